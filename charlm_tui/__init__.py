@@ -1,0 +1,3 @@
+"""charlm-tui: a keyboard-driven terminal studio for character-level language models."""
+
+__version__ = "0.1.0"
