@@ -1,0 +1,100 @@
+"""Provides the small frozen events the trainer reports while it runs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+LN2 = math.log(2.0)
+
+
+def perplexity(loss: float) -> float:
+    """exp(loss), clamped so that a huge loss gives inf rather than OverflowError."""
+    try:
+        return math.exp(loss)
+    except OverflowError:
+        return math.inf
+
+
+@dataclass(frozen=True)
+class TrainingStarted:
+    """Training began (or resumed) with this model and plan."""
+
+    run_dir: Path | None
+    model: str
+    n_params: int
+    vocab_size: int
+    total_steps: int
+    start_step: int = 0
+    device: str = "cpu"
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepCompleted:
+    """One optimisation step finished."""
+
+    step: int
+    total_steps: int
+    loss: float
+    lr: float
+    elapsed_s: float
+    tokens_per_s: float
+
+    @property
+    def perplexity(self) -> float:
+        return perplexity(self.loss)
+
+
+@dataclass(frozen=True)
+class EvalCompleted:
+    """Train and validation loss were measured (loss in nats per character)."""
+
+    step: int
+    total_steps: int
+    train_loss: float
+    val_loss: float
+    best_val_loss: float
+    is_best: bool
+    elapsed_s: float
+    sample: str | None = None
+
+    @property
+    def train_perplexity(self) -> float:
+        return perplexity(self.train_loss)
+
+    @property
+    def val_perplexity(self) -> float:
+        return perplexity(self.val_loss)
+
+    @property
+    def val_bits_per_char(self) -> float:
+        return self.val_loss / LN2
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    """A checkpoint was written atomically."""
+
+    step: int
+    path: Path
+    reason: Literal["best", "last", "stop", "final"]
+
+
+@dataclass(frozen=True)
+class TrainingFinished:
+    """Training ended; `reason` says why and `message` says it in words."""
+
+    step: int
+    reason: Literal["completed", "stopped", "non_finite", "error"]
+    message: str
+    final_val_loss: float | None = None
+
+    @property
+    def final_val_perplexity(self) -> float | None:
+        return None if self.final_val_loss is None else perplexity(self.final_val_loss)
+
+
+TrainingEvent = TrainingStarted | StepCompleted | EvalCompleted | CheckpointSaved | TrainingFinished
