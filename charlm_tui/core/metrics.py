@@ -1,0 +1,93 @@
+"""Provides the units of the chart and count-based reference models.
+
+Loss is cross-entropy in nats per character. q = e^-loss is the geometric-mean chance the
+model gave the right character; its inverse, the perplexity, is how many characters the
+model is choosing between. Bits per character is loss / ln 2. The count models (uniform,
+unigram, bigram) give the lines a model class can reach: the notebook's model sees one
+character, so at best it matches the count bigram model of the same split.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+LN2 = math.log(2.0)
+UNITS = ("perplexity", "loss", "bpc")
+
+
+def perplexity(loss: float) -> float:
+    """exp(loss), inf instead of an OverflowError for a huge loss."""
+    try:
+        return math.exp(loss)
+    except OverflowError:
+        return math.inf
+
+
+def chance_of_right(loss: float) -> float:
+    """q = e^-loss: the (geometric-mean) probability given to the right character."""
+    return math.exp(-loss)
+
+
+def bits_per_char(loss: float) -> float:
+    return loss / LN2
+
+
+def convert(loss: float, unit: str) -> float:
+    """A loss in nats shown in one of UNITS."""
+    if unit == "perplexity":
+        return perplexity(loss)
+    if unit == "bpc":
+        return bits_per_char(loss)
+    if unit == "loss":
+        return loss
+    raise ValueError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
+
+
+@dataclass(frozen=True)
+class References:
+    """Reference losses (nats/char) on the val split, from counts on the train split."""
+
+    uniform: float  # ln V: a guess among all characters
+    unigram: float  # character frequencies only
+    bigram: float  # the previous character: the limit of the notebook's model class
+
+    def as_perplexities(self) -> dict[str, float]:
+        return {name: perplexity(getattr(self, name)) for name in ("uniform", "unigram", "bigram")}
+
+
+def _counts(ids: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+    unigram = np.bincount(ids, minlength=vocab_size).astype(np.float64)
+    pairs = ids[:-1].astype(np.int64) * vocab_size + ids[1:]
+    bigram = np.bincount(pairs, minlength=vocab_size * vocab_size).astype(np.float64)
+    return unigram, bigram.reshape(vocab_size, vocab_size)
+
+
+def reference_losses(
+    train: torch.Tensor | np.ndarray,
+    val: torch.Tensor | np.ndarray,
+    vocab_size: int,
+    smoothing: float = 0.1,
+) -> References:
+    """Uniform, unigram and bigram cross-entropy of `val` under counts of `train`.
+
+    Add-`smoothing` (Lidstone) counts keep characters unseen in train finite. The bigram
+    model predicts each val character from the one before it, exactly the information the
+    notebook's model gets.
+    """
+    tr = np.asarray(train, dtype=np.int64)
+    va = np.asarray(val, dtype=np.int64)
+    uni, bi = _counts(tr, vocab_size)
+    p_uni = (uni + smoothing) / (uni.sum() + smoothing * vocab_size)
+    p_bi = (bi + smoothing) / (bi.sum(axis=1, keepdims=True) + smoothing * vocab_size)
+    unigram = float(-np.log(p_uni[va]).mean())
+    bigram = float(-np.log(p_bi[va[:-1], va[1:]]).mean()) if len(va) > 1 else unigram
+    return References(uniform=math.log(vocab_size), unigram=unigram, bigram=bigram)
+
+
+def char_frequencies(ids: torch.Tensor | np.ndarray, vocab_size: int) -> np.ndarray:
+    """How often each id occurs: (V,) int64."""
+    return np.bincount(np.asarray(ids, dtype=np.int64), minlength=vocab_size)
