@@ -442,15 +442,14 @@ def _model_for_sampling(args: argparse.Namespace) -> tuple[Any, Any, str]:
 def cmd_sample(args: argparse.Namespace) -> int:
     from charlm_tui.core.sample import Generator, SamplingOptions
 
-    options = SamplingOptions(
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        length=args.length,
-        seed=args.seed,
-    )
-    try:
-        options.validate()
+    try:  # SamplingOptions validates itself and names the valid range
+        options = SamplingOptions(
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            length=args.length,
+            seed=args.seed,
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     model, vocab, what = _model_for_sampling(args)

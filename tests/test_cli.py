@@ -1,0 +1,129 @@
+"""The charlm command as a user runs it: output, files, and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from charlm_tui.cli import main
+from tests.conftest import TINY_TEXT, needs_corpora
+
+
+@pytest.fixture()
+def tiny_corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.txt"
+    path.write_text(TINY_TEXT, encoding="utf-8")
+    return path
+
+
+def run_charlm(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "charlm_tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize("command", ["prep", "train", "sample", "eval", "bench", "tui"])
+def test_every_subcommand_has_help_with_examples(command: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    assert "examples:" in capsys.readouterr().out
+
+
+@needs_corpora
+def test_prep_shows_the_notebooks_vocabulary_and_split(capsys) -> None:
+    assert main(["prep"]) == 0
+    out = capsys.readouterr().out
+    assert "83 characters" in out and "train 449,770 | val 112,443" in out
+    assert "bigram" in out
+
+
+def test_train_then_sample_then_eval_a_tiny_run(tiny_corpus: Path, tmp_path: Path, capsys) -> None:
+    out_dir = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--corpus",
+            str(tiny_corpus),
+            "--steps",
+            "40",
+            "--block-size",
+            "8",
+            "--out",
+            str(out_dir),
+            "--sample-length",
+            "20",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "finished 40 steps" in printed and "perplexity" in printed
+    best = out_dir / "best.safetensors"
+    assert best.is_file() and (out_dir / "metrics.jsonl").is_file()
+
+    assert (
+        main(
+            ["sample", "--checkpoint", str(best), "-n", "30", "--seed", "3", "--seed-text", "It is"]
+        )
+        == 0
+    )
+    sampled = capsys.readouterr().out
+    assert sampled.startswith("It is") and len(sampled.rstrip("\n")) == 35
+
+    assert main(["eval", "--checkpoint", str(best), "--text", str(tiny_corpus)]) == 0
+    assert "bits/char" in capsys.readouterr().out
+
+
+def test_sample_reports_unknown_seed_characters_instead_of_a_traceback(tiny_corpus, capsys) -> None:
+    code = main(
+        ["sample", "--corpus", str(tiny_corpus), "-n", "10", "--seed-text", "It ZZ~", "--seed", "1"]
+    )
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "not in the vocabulary" in err and "'Z'" in err and "'~'" in err
+
+
+def test_untrained_model_samples_gibberish_from_a_random_first_char(tiny_corpus, capsys) -> None:
+    assert main(["sample", "--corpus", str(tiny_corpus), "-n", "50", "--seed", "1"]) == 0
+    assert len(capsys.readouterr().out.rstrip("\n")) == 50
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["sample", "--temperature", "-1"], "temperature"),
+        (["sample", "--top-p", "1.5"], "top_p"),
+        (["sample", "--top-k", "-2"], "top_k"),
+        (["sample", "-n", "-5"], "length"),
+    ],
+)
+def test_out_of_range_sampling_options_are_refused_naming_the_range(args, words, capsys) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert words in err.replace("-", "_") and "Traceback" not in err
+
+
+def test_bad_corpus_and_bad_checkpoint_give_one_line_not_a_traceback(tmp_path: Path) -> None:
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(b"\x00\x01\x02binary")
+    result = run_charlm("prep", "--corpus", str(binary))
+    assert result.returncode == 2 and "binary" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    pickle_file = tmp_path / "model.pt"
+    pickle_file.write_bytes(b"\x80\x04\x95not a checkpoint")
+    result = run_charlm("sample", "--checkpoint", str(pickle_file))
+    assert result.returncode == 2 and str(pickle_file) in result.stderr
+    assert "Traceback" not in result.stderr
+
+    result = run_charlm("train", "--corpus", "no_such_corpus")
+    assert result.returncode == 2 and "neither a corpus name" in result.stderr
