@@ -1,0 +1,79 @@
+"""Provides the past-tense messages the training and loading workers post to the app.
+
+Each wraps the frozen core event it came from; the worker thread only ever posts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from textual.message import Message
+
+from charlm_tui.core import events
+
+
+@dataclass
+class TrainingStarted(Message):
+    """Training began (or resumed)."""
+
+    event: events.TrainingStarted
+
+
+@dataclass
+class StepCompleted(Message):
+    """One optimisation step finished; a newer one replaces it in the queue."""
+
+    event: events.StepCompleted
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StepCompleted)
+
+
+@dataclass
+class EvalCompleted(Message):
+    """Train and validation loss were measured; `snapshot` is a CPU copy of the weights."""
+
+    event: events.EvalCompleted
+    snapshot: torch.nn.Module | None = None
+
+
+@dataclass
+class CheckpointSaved(Message):
+    """A checkpoint was written."""
+
+    event: events.CheckpointSaved
+
+
+@dataclass
+class TrainingFinished(Message):
+    """Training ended: completed, stopped, diverged or failed; `snapshot` as above."""
+
+    event: events.TrainingFinished
+    snapshot: torch.nn.Module | None = None
+
+
+@dataclass
+class CorpusLoadProgressed(Message):
+    """Some bytes of a corpus download arrived; a newer report replaces it."""
+
+    done: int
+    total: int | None
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CorpusLoadProgressed)
+
+
+def wrap_event(event: events.TrainingEvent) -> Message:
+    """The message that carries a core training event to the app."""
+    if isinstance(event, events.StepCompleted):
+        return StepCompleted(event)
+    if isinstance(event, events.EvalCompleted):
+        return EvalCompleted(event)
+    if isinstance(event, events.CheckpointSaved):
+        return CheckpointSaved(event)
+    if isinstance(event, events.TrainingStarted):
+        return TrainingStarted(event)
+    if isinstance(event, events.TrainingFinished):
+        return TrainingFinished(event)
+    raise TypeError(f"not a training event: {event!r}")

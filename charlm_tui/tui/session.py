@@ -1,0 +1,91 @@
+"""Provides what the app remembers across screens: the dataset and the training run's history.
+
+Screens are rebuilt freely; everything they show comes from here. Nothing in this module
+touches a widget, so the loading worker can build a `Dataset` off the UI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from charlm_tui.core import events
+from charlm_tui.core.corpus import Corpus
+from charlm_tui.core.data import Split, encode_corpus, split_ids
+from charlm_tui.core.metrics import References, char_frequencies, reference_losses
+from charlm_tui.core.vocab import Vocab
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded corpus with its vocabulary, ids, 80/20 split, counts and reference losses."""
+
+    corpus: Corpus
+    vocab: Vocab
+    ids: torch.Tensor  # (N,) int64
+    split: Split
+    counts: np.ndarray  # (V,) how often each id occurs in the whole text
+    references: References  # uniform / unigram / bigram loss of val under train counts
+    train_fraction: float = 0.8
+
+    @classmethod
+    def build(cls, corpus: Corpus, train_fraction: float = 0.8) -> Dataset:
+        """Encode and split a corpus; a few tenths of a second for Sherlock, so off the UI."""
+        vocab = Vocab.from_text(corpus.text)
+        ids = encode_corpus(corpus.text, vocab)
+        split = split_ids(ids, train_fraction)
+        return cls(
+            corpus=corpus,
+            vocab=vocab,
+            ids=ids,
+            split=split,
+            counts=char_frequencies(ids, vocab.size),
+            references=reference_losses(split.train, split.val, vocab.size),
+            train_fraction=train_fraction,
+        )
+
+
+@dataclass
+class RunHistory:
+    """Everything one training run reported, in order; `version` bumps at each change."""
+
+    started: events.TrainingStarted | None = None
+    last_step: events.StepCompleted | None = None
+    evals: list[events.EvalCompleted] = field(default_factory=list)
+    checkpoints: list[events.CheckpointSaved] = field(default_factory=list)
+    finished: events.TrainingFinished | None = None
+    version: int = 0
+
+    def record(self, event: events.TrainingEvent) -> None:
+        if isinstance(event, events.StepCompleted):
+            self.last_step = event
+        elif isinstance(event, events.EvalCompleted):
+            self.evals.append(event)
+        elif isinstance(event, events.CheckpointSaved):
+            self.checkpoints.append(event)
+        elif isinstance(event, events.TrainingStarted):
+            self.started = event
+            self.finished = None
+        elif isinstance(event, events.TrainingFinished):
+            self.finished = event
+        self.version += 1
+
+    @property
+    def step(self) -> int:
+        if self.last_step is not None:
+            return self.last_step.step
+        if self.evals:
+            return self.evals[-1].step
+        return self.started.start_step if self.started else 0
+
+    @property
+    def total_steps(self) -> int:
+        if self.last_step is not None:
+            return self.last_step.total_steps
+        return self.started.total_steps if self.started else 0
+
+    @property
+    def last_checkpoint(self) -> events.CheckpointSaved | None:
+        return self.checkpoints[-1] if self.checkpoints else None

@@ -1,0 +1,129 @@
+"""Provides PerplexityPlot: train and val curves against step, with reference lines.
+
+The curves come from the run history the app keeps; the widget only draws. Values are shown
+in one of core.metrics.UNITS, and anything non-finite is clamped to the top of the chart
+(plotext cannot draw inf).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rich.console import RenderableType
+from textual.reactive import reactive
+from textual_plotext import PlotextPlot
+
+from charlm_tui.core.events import EvalCompleted
+from charlm_tui.core.metrics import References, convert
+
+UNIT_TITLES = {
+    "perplexity": "perplexity (characters it is choosing between)",
+    "loss": "loss (nats per character)",
+    "bpc": "bits per character",
+}
+
+# Markers differ in shape as well as colour, so the chart reads under NO_COLOR.
+TRAIN_MARKER = "braille"
+VAL_MARKER = "•"
+REFERENCE_MARKERS = {"uniform": "─", "unigram": "╌", "bigram": "┄"}
+
+
+def _ticks(low: int, high: int, count: int) -> list[int]:
+    """Up to `count` distinct integer ticks from low to high."""
+    if high <= low:
+        return [low]
+    span = high - low
+    return sorted({low + round(span * i / (count - 1)) for i in range(count)})
+
+
+def _short(value: float) -> str:
+    return f"{value:.3g}" if value < 1000 else f"{value:,.0f}"
+
+
+class PerplexityPlot(PlotextPlot):
+    """Train (braille line) and val (dots) against step, with uniform/unigram/bigram lines."""
+
+    DEFAULT_CSS = """
+    PerplexityPlot {
+        height: 1fr;
+        min-height: 6;
+    }
+    """
+
+    unit: reactive[str] = reactive("perplexity")
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._evals: tuple[EvalCompleted, ...] = ()
+        self._references: References | None = None
+        self._total_steps = 0
+
+    def show_run(
+        self,
+        evals: Sequence[EvalCompleted],
+        references: References | None,
+        total_steps: int = 0,
+    ) -> None:
+        """Draw these evals (called by the screen at most a few times a second)."""
+        self._evals = tuple(evals)
+        self._references = references
+        self._total_steps = total_steps
+        self.refresh()
+
+    def watch_unit(self) -> None:
+        self.refresh()
+
+    def _points(self, losses: Sequence[float], ceiling: float) -> list[float]:
+        values = []
+        for loss in losses:
+            value = convert(loss, self.unit) if math.isfinite(loss) else math.inf
+            values.append(value if math.isfinite(value) else ceiling)
+        return values
+
+    def _draw(self) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(f"{UNIT_TITLES[self.unit]}   ⠿ train  • val")
+        plt.xlabel("step")
+        refs = {}
+        if self._references is not None:
+            refs = {
+                name: convert(getattr(self._references, name), self.unit)
+                for name in REFERENCE_MARKERS
+            }
+        steps = [e.step for e in self._evals]
+        finite = [
+            v
+            for e in self._evals
+            for v in (convert(e.train_loss, self.unit), convert(e.val_loss, self.unit))
+            if math.isfinite(v)
+        ]
+        top = max(finite + list(refs.values()) + [1.0])
+        ceiling = top * 1.05
+        low_step = 0
+        high_step = max([self._total_steps, *steps, 1])
+        plt.xlim(low_step, high_step)
+        plt.ylim(0, ceiling)
+        ticks = _ticks(low_step, high_step, 5 if self.size.width >= 50 else 3)
+        plt.xticks(ticks, [f"{t:,}" for t in ticks])
+        for name, value in refs.items():
+            if not math.isfinite(value):
+                continue
+            plt.plot([low_step, high_step], [value, value], marker=REFERENCE_MARKERS[name])
+            # unigram and bigram can sit a row apart: put their labels at different ends
+            if name == "unigram":
+                x, align = low_step + (high_step - low_step) / 2, "center"
+            else:
+                x, align = high_step, "right"
+            plt.text(f"{name} {_short(value)}", x=x, y=value, alignment=align)
+        if steps:
+            train = self._points([e.train_loss for e in self._evals], ceiling)
+            val = self._points([e.val_loss for e in self._evals], ceiling)
+            plt.plot(steps, train, marker=TRAIN_MARKER)
+            plt.plot(steps, val, marker=VAL_MARKER)
+
+    def render(self) -> RenderableType:
+        self._draw()
+        return super().render()

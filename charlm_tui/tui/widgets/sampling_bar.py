@@ -1,0 +1,74 @@
+"""Provides SamplingBar: the sampling knobs, always visible, each with the keys that turn it."""
+
+from __future__ import annotations
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.widget import Widget
+
+# (option, label, keys shown): F-keys work while typing; the bracket keys when not.
+KNOB_KEYS = (
+    ("temperature", "temp", "F2/3"),
+    ("top_k", "top-k", "F4/5"),
+    ("top_p", "top-p", "F6/7"),
+    ("length", "len", "F8/9"),
+    ("seed", "seed", "F10"),
+)
+
+
+def knob_value(name: str, value: object) -> str:
+    if name == "temperature":
+        return "0 greedy" if value == 0 else f"{value:.2f}"
+    if name == "top_k":
+        return "off" if not value else str(value)
+    if name == "top_p":
+        return "off" if value is None or value >= 1.0 else f"{value:.2f}"  # type: ignore[operator]
+    if name == "seed":
+        return "random" if value is None else str(value)
+    return str(value)
+
+
+class SamplingBar(Widget):
+    """`temp 1.00 F2/F3 · top-k off F4/F5 · …` and, on a second line, the model source."""
+
+    DEFAULT_CSS = """
+    SamplingBar {
+        height: auto;
+        max-height: 3;
+        background: $panel;
+        padding: 0 1;
+    }
+    SamplingBar > .sampling-bar--value {
+        text-style: bold;
+    }
+    SamplingBar > .sampling-bar--key {
+        color: $text-muted;
+    }
+    """
+
+    COMPONENT_CLASSES = {"sampling-bar--value", "sampling-bar--key"}
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._values: dict[str, object] = {}
+        self._source = ""
+
+    def show(self, values: dict[str, object], source: str) -> None:
+        self._values = dict(values)
+        self._source = source
+        self.refresh(layout=True)
+
+    def render(self) -> RenderableType:
+        value_style = self.get_component_rich_style("sampling-bar--value")
+        key_style = self.get_component_rich_style("sampling-bar--key")
+        text = Text()
+        for i, (name, label, keys) in enumerate(KNOB_KEYS):
+            if i:
+                text.append(" · ")
+            text.append(f"{label} ")
+            text.append(knob_value(name, self._values.get(name)), value_style)
+            text.append(f" {keys}", key_style)
+        if self._source:
+            text.append("\nmodel: ")
+            text.append(self._source, value_style)
+        return text
