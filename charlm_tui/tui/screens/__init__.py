@@ -1,0 +1,1 @@
+"""Provides the app's screens: dataset, training, generation console and help."""

@@ -1,0 +1,50 @@
+"""Provides CharLMScreen: what every screen shares (the mode bar, the footer, app state)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from charlm_tui.tui.widgets.mode_bar import ModeBar
+
+if TYPE_CHECKING:
+    from charlm_tui.tui.app import CharLMApp
+
+
+class CharLMScreen(Screen[None]):
+    """A screen of the app: a mode bar on top, the footer below, its own body between."""
+
+    MODE: ClassVar[str] = ""
+    HELP: ClassVar[str] = ""
+    """A few sentences for the help screen about this screen."""
+
+    @property
+    def charlm(self) -> CharLMApp:
+        return cast("CharLMApp", self.app)
+
+    def compose_bar(self) -> ComposeResult:
+        yield ModeBar(self.MODE, id="mode-bar")
+
+    def compose_footer(self) -> ComposeResult:
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "dataset", self._update_mode_bar, init=False)
+        self.watch(self.app, "training_state", self._update_mode_bar, init=False)
+        self.watch(self.app, "run_version", self._update_mode_bar, init=False)
+        self._update_mode_bar()
+
+    def _update_mode_bar(self) -> None:
+        app = self.charlm
+        parts = []
+        if app.dataset is not None:
+            parts.append(f"{app.dataset.corpus.name} · {app.dataset.vocab.size} chars")
+        state = app.training_state
+        if state != "idle":
+            history = app.history
+            progress = f" {history.step:,}/{history.total_steps:,}" if history.total_steps else ""
+            parts.append(f"{app.train_config.model} {state}{progress}")
+        self.query_one(ModeBar).set_status(" │ ".join(parts))

@@ -1,0 +1,266 @@
+"""Provides DatasetScreen: pick a corpus and see what a character model will see in it.
+
+The notebook's first cells (N1-N4): the text with newlines as spaces, its sorted vocabulary
+with counts, the encode/decode round trip of "Do you know, Watson,", the 80/20 split and a
+random 16-character window x with its target y shifted by one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from rich.markup import escape
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Checkbox, Input, Label, ProgressBar, Select, Static
+
+from charlm_tui.core.corpus import CATALOG
+from charlm_tui.core.data import random_window
+from charlm_tui.core.metrics import perplexity
+from charlm_tui.core.vocab import describe_char
+from charlm_tui.tui.screens.base import CharLMScreen
+from charlm_tui.tui.session import Dataset
+from charlm_tui.tui.widgets.char_frequency_plot import CharFrequencyPlot
+from charlm_tui.tui.widgets.path_suggester import PathSuggester
+from charlm_tui.tui.widgets.switch_box import SwitchBox
+from charlm_tui.tui.widgets.vocab_grid import VocabGrid
+
+PLAYGROUND_TEXT = "Do you know, Watson,"
+EXAMPLE_SEED = 1  # torch.manual_seed(1), as the notebook (N11)
+EXAMPLE_BLOCK = 16  # the notebook's window
+
+
+def visible(text: str) -> str:
+    """A text with spaces and newlines drawn, for showing windows of characters."""
+    return "".join(describe_char(ch) if ch in "\n\t\r" else ch for ch in text)
+
+
+class DatasetScreen(CharLMScreen):
+    """Corpus picker, vocabulary, frequencies, split, encode/decode playground, a batch."""
+
+    MODE = "dataset"
+    HELP = (
+        "Pick a corpus from the catalog or type the path of any UTF-8 text file. The "
+        "vocabulary is every distinct character, sorted: its position is the character's "
+        "id (stoi), and the model sees nothing else. The first 80% of the text trains the "
+        "model, the last 20% checks it."
+    )
+    BINDINGS = [
+        Binding("l", "load", "Load"),
+        Binding("n", "toggle_newlines", "Newlines"),
+        Binding("o,slash", "focus_path", "Open file"),
+        Binding("e", "focus_playground", "Encode", show=False),
+        Binding("c", "focus_corpus", "Corpus", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_bar()
+        with Horizontal(id="corpus-bar"):
+            corpus = self.charlm.options.corpus
+            yield Select(
+                [(f"{name}: {entry.title}", name) for name, entry in CATALOG.items()],
+                value=corpus if corpus in CATALOG else Select.NULL,
+                prompt="a catalog corpus",
+                compact=True,
+                id="corpus-select",
+            )
+            yield SwitchBox("newlines → spaces", True, id="newlines")
+        yield Input(
+            placeholder="…or type the path of a UTF-8 text file and press Enter (o)",
+            suggester=PathSuggester(),
+            compact=True,
+            id="path-input",
+        )
+        yield ProgressBar(id="load-progress", show_eta=False)
+        yield Static("", id="dataset-message")
+        with VerticalScroll(id="dataset-body"):
+            with Vertical(id="dataset-left"):
+                yield Static("", id="summary")
+                yield Label("Encode / decode (N3)", classes="section-title")
+                yield Input(PLAYGROUND_TEXT, compact=True, id="playground")
+                yield Static("", id="playground-result")
+                yield Label("An example window (N4)", classes="section-title")
+                yield Static("", id="example-batch")
+            with Vertical(id="dataset-right"):
+                yield Label(
+                    "Vocabulary: id, character, count (N2)",
+                    classes="section-title",
+                    id="vocab-title",
+                )
+                yield VocabGrid(id="vocab-grid")
+                yield CharFrequencyPlot(id="char-frequency")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        app = self.charlm
+        source = app.options.corpus
+        newlines = app.options.newlines_to_spaces
+        if newlines is None:
+            newlines = source == "sherlock"
+        # what the app loads at start: setting the widgets below must not load it again
+        self._source = source
+        self._requested: tuple[str, bool] | None = (source, newlines)
+        if source not in CATALOG:
+            self.query_one("#path-input", Input).value = source
+        self.query_one("#newlines", Checkbox).value = newlines
+        self.watch(app, "dataset", self._show_dataset)
+        self.watch(app, "loading", self._show_loading)
+        self.watch(app, "load_error", self._show_error)
+        self.watch(app, "load_progress", self._show_progress)
+        self.query_one("#corpus-select").focus()
+
+    # --- loading ----------------------------------------------------------------------
+
+    def _load(self, source: str, *, again: bool = False) -> None:
+        self._source = source
+        request = (source, self.query_one("#newlines", Checkbox).value)
+        if request == self._requested and not again:
+            return
+        self._requested = request
+        self.charlm.load_dataset(*request)
+
+    @on(Select.Changed, "#corpus-select")
+    def _corpus_chosen(self, event: Select.Changed) -> None:
+        if not isinstance(event.value, str) or event.value == self._source:
+            return  # the blank prompt, or what is already loaded or loading
+        self._source = event.value
+        box = self.query_one("#newlines", Checkbox)
+        if box.value != (event.value == "sherlock"):
+            box.value = event.value == "sherlock"  # its Changed handler loads
+        else:
+            self._load(event.value)
+
+    @on(Input.Submitted, "#path-input")
+    def _path_submitted(self, event: Input.Submitted) -> None:
+        path = event.value.strip()
+        if path:
+            self._load(path, again=True)
+
+    @on(Checkbox.Changed, "#newlines")
+    def _newlines_changed(self) -> None:
+        self._load(self._source)
+
+    def action_load(self) -> None:
+        self._load(self._source, again=True)
+
+    def action_toggle_newlines(self) -> None:
+        box = self.query_one("#newlines", Checkbox)
+        box.value = not box.value
+
+    def action_focus_path(self) -> None:
+        self.query_one("#path-input").focus()
+
+    def action_focus_playground(self) -> None:
+        self.query_one("#playground").focus()
+
+    def action_focus_corpus(self) -> None:
+        self.query_one("#corpus-select").focus()
+
+    def _show_loading(self, loading: str | None) -> None:
+        bar = self.query_one("#load-progress", ProgressBar)
+        bar.display = loading is not None
+        if loading is not None:
+            bar.update(total=None, progress=0)
+            self.query_one("#dataset-message", Static).update(f"Loading {escape(loading)}…")
+
+    def _show_progress(self, progress: tuple[int, int | None] | None) -> None:
+        if progress is None:
+            return
+        done, total = progress
+        bar = self.query_one("#load-progress", ProgressBar)
+        bar.update(total=total, progress=done)
+        kib = f"{done / 1024:,.0f} KiB"
+        of = f" of {total / 1024:,.0f} KiB" if total else ""
+        self.query_one("#dataset-message", Static).update(f"Downloading: {kib}{of}")
+
+    def _show_error(self, error: str | None) -> None:
+        message = self.query_one("#dataset-message", Static)
+        message.set_class(error is not None, "-error")
+        if error is not None:
+            message.update(Text.assemble(("Could not load: ", "bold"), error))
+        elif self.charlm.dataset is not None:
+            self._show_dataset(self.charlm.dataset)
+
+    # --- what the dataset holds -------------------------------------------------------
+
+    def _show_dataset(self, dataset: Dataset | None) -> None:
+        if dataset is None:
+            return
+        corpus, vocab, split = dataset.corpus, dataset.vocab, dataset.split
+        n_train, n_val = split.sizes
+        if self.charlm.load_error is None:
+            self.query_one("#dataset-message", Static).update(
+                f"Loaded {escape(corpus.name)} from {escape(str(corpus.source))}"
+            )
+        refs = dataset.references
+        title = CATALOG[corpus.name].title if corpus.name in CATALOG else Path(corpus.source).name
+        summary = Text()
+        summary.append(f"{title}\n", "bold")
+        summary.append(
+            f"{len(corpus.text):,} characters · vocabulary of {vocab.size} · newlines "
+            f"{'as spaces' if corpus.newlines_to_spaces else 'kept'}\n"
+            f"train {n_train:,} / val {n_val:,} characters: split at {split.split_at:,} "
+            f"({dataset.train_fraction:.0%} / {1 - dataset.train_fraction:.0%})\n"
+            f"perplexity of a uniform guess {vocab.size}, of character counts "
+            f"{perplexity(refs.unigram):.1f}, of the previous character {perplexity(refs.bigram):.1f}"
+        )
+        self.query_one("#summary", Static).update(summary)
+        self.query_one("#vocab-title", Label).update(
+            f"Vocabulary: {vocab.size} characters, id · character · count (N2)"
+        )
+        self.query_one(VocabGrid).show(vocab, dataset.counts.tolist())
+        self.query_one(CharFrequencyPlot).show(vocab, dataset.counts.tolist())
+        self._show_playground(self.query_one("#playground", Input).value)
+        self._show_example(dataset)
+
+    def _show_example(self, dataset: Dataset) -> None:
+        text = Text()
+        try:
+            generator = torch.Generator().manual_seed(EXAMPLE_SEED)
+            x, y = random_window(dataset.split.train, EXAMPLE_BLOCK, generator)
+        except (RuntimeError, ValueError):
+            text.append(f"the train part is shorter than {EXAMPLE_BLOCK + 2} characters")
+        else:
+            vocab = dataset.vocab
+            text.append(f"seed {EXAMPLE_SEED}, {EXAMPLE_BLOCK} characters from the train part:\n")
+            text.append("x ", "bold")
+            text.append(repr(visible(vocab.decode(x.tolist()))))
+            text.append(f"  {x.tolist()}\n", "dim")
+            text.append("y ", "bold")
+            text.append(repr(visible(vocab.decode(y.tolist()))))
+            text.append(f"  {y.tolist()}\n", "dim")
+            text.append(
+                "y is x shifted by one: at each position the model learns the next character."
+            )
+        self.query_one("#example-batch", Static).update(text)
+
+    @on(Input.Changed, "#playground")
+    def _playground_changed(self, event: Input.Changed) -> None:
+        self._show_playground(event.value)
+
+    def _show_playground(self, value: str) -> None:
+        dataset = self.charlm.dataset
+        result = self.query_one("#playground-result", Static)
+        if dataset is None:
+            result.update("load a corpus to encode text")
+            return
+        vocab = dataset.vocab
+        ids = vocab.encode(value, "drop")
+        decoded = vocab.decode(ids)
+        text = Text()
+        text.append("encode → ", "bold")
+        text.append(f"{ids}\n")
+        text.append("decode → ", "bold")
+        text.append(repr(decoded))
+        unknown = sorted({ch for _, ch in vocab.unknown_chars(value)})
+        if unknown:
+            listed = ", ".join(repr(ch) for ch in unknown[:8])
+            text.append(f"\n{listed} not in the vocabulary; dropped", "bold")
+        elif value:
+            text.append("  (the same text back: the round trip is exact)", "dim")
+        result.update(text)

@@ -1,0 +1,409 @@
+"""Provides GenerateScreen, the chat-style console: type a seed, watch the model's guesses.
+
+Every keystroke feeds the new characters to a core.sample.Generator and redraws the bars
+of P(next character). Enter runs the next-character loop from the seed in a cancellable
+thread worker that streams characters into the transcript in ~30 ms batches; Esc stops
+it. The sampling knobs live in the Generator's options, which it reads at every step, so
+they can be turned mid-stream.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Vertical, VerticalScroll
+from textual.widgets import Static
+from textual.worker import get_current_worker
+
+from charlm_tui.core.models import build_model
+from charlm_tui.core.sample import Generator, SamplingOptions, entropy_bits
+from charlm_tui.core.vocab import Vocab
+from charlm_tui.tui.screens.base import CharLMScreen
+from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
+from charlm_tui.tui.widgets.next_char_bars import NextCharBars
+from charlm_tui.tui.widgets.sampling_bar import SamplingBar
+from charlm_tui.tui.widgets.seed_input import MAX_SEED, SeedInput
+
+FLUSH_INTERVAL_S = 0.03  # the transcript takes streamed characters at most ~30 times a second
+MAX_TURNS = 100  # older turns leave the transcript
+UNTRAINED_SEED = 1  # torch.manual_seed(1): the notebook's untrained model (N7)
+
+TEMPERATURE_STEP = 0.1
+TOP_KS = (1, 2, 3, 5, 10, 20, 40, 0)  # in order of how many survive: 0 (off) keeps all
+TOP_P_STEP = 0.05
+LENGTHS = (20, 50, 100, 200, 500, 1000, 2000)
+
+
+@dataclass
+class ModelSource:
+    """A model to talk to, the vocabulary it reads, and how to name it on screen."""
+
+    model: torch.nn.Module
+    vocab: Vocab
+    label: str
+
+
+def _next_in(values: tuple[int, ...], current: int, delta: int) -> int:
+    """The neighbour of `current` in `values` (clamped at the ends)."""
+    if current in values:
+        index = values.index(current) + delta
+    else:  # a value set elsewhere: step to the nearest listed one in that direction
+        index = sum(1 for v in values if 0 < v < current) - (1 if delta < 0 else 0)
+    return values[max(0, min(len(values) - 1, index))]
+
+
+def _visible(text: str) -> str:
+    return text.replace("\n", "⏎\n")
+
+
+class GenerateScreen(CharLMScreen):
+    """Transcript and seed line on the left, the next-character bars on the right."""
+
+    MODE = "console"
+    HELP = (
+        "Type a seed: the bars show the model's probabilities for the next character and "
+        "the entropy, how unsure it is in bits (2^bits is the number of equally likely "
+        "choices). Enter continues the text, Esc stops. Temperature 0 always takes the most "
+        "likely character (greedy); higher is wilder. top-k keeps the k likeliest, top-p "
+        "the likeliest that add up to p. Characters the model never saw are marked and "
+        "dropped."
+    )
+    BINDINGS = [
+        Binding("escape", "escape", "Stop/leave input"),
+        Binding("f2", "knob('temperature', -1)", "Temp-", show=False, priority=True),
+        Binding("f3", "knob('temperature', 1)", "Temp+", show=False, priority=True),
+        Binding("f4", "knob('top_k', -1)", "top-k-", show=False, priority=True),
+        Binding("f5", "knob('top_k', 1)", "top-k+", show=False, priority=True),
+        Binding("f6", "knob('top_p', -1)", "top-p-", show=False, priority=True),
+        Binding("f7", "knob('top_p', 1)", "top-p+", show=False, priority=True),
+        Binding("f8", "knob('length', -1)", "Shorter", show=False, priority=True),
+        Binding("f9", "knob('length', 1)", "Longer", show=False, priority=True),
+        Binding("f10", "knob('seed', 1)", "Next seed", show=False, priority=True),
+        # the same knobs on plain keys, for when the seed line does not have focus
+        Binding("left_square_bracket", "knob('temperature', -1)", show=False),
+        Binding("right_square_bracket", "knob('temperature', 1)", show=False),
+        Binding("left_curly_bracket", "knob('top_k', -1)", show=False),
+        Binding("right_curly_bracket", "knob('top_k', 1)", show=False),
+        Binding("minus", "knob('top_p', -1)", show=False),
+        Binding("equals_sign", "knob('top_p', 1)", show=False),
+        Binding("comma", "knob('length', -1)", show=False),
+        Binding("full_stop", "knob('length', 1)", show=False),
+        Binding("r", "knob('seed', 1)", show=False),
+        Binding("ctrl+o", "open_checkpoint", "Open ckpt", priority=True),
+        Binding("o", "open_checkpoint", show=False),
+        Binding("ctrl+n", "next_source", "Model", priority=True),
+        Binding("m", "next_source", show=False),
+        Binding("ctrl+l", "clear", "Clear", priority=True),
+        Binding("l", "clear", show=False),
+        Binding("i,enter", "focus_seed", "Type", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_bar()
+        with Container(id="console-main"):
+            with Vertical(id="console-left"):
+                yield VerticalScroll(id="transcript")
+                yield Static("", id="seed-warning")
+                yield SeedInput(
+                    id="seed",
+                    placeholder="type a seed and press Enter (empty: a random first character)",
+                )
+            yield NextCharBars(id="next-char-bars")
+        yield SamplingBar(id="sampling-bar")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.options = SamplingOptions(seed=1)
+        # "latest" (the training snapshot, else untrained), "untrained" or "checkpoint"
+        self.source_kind = "latest"
+        self.checkpoint_source: ModelSource | None = None
+        self._untrained: tuple[tuple[str, tuple[str, ...]], ModelSource] | None = None
+        self._source: ModelSource | None = None
+        self._bars: Generator | None = None
+        self._fed = ""  # what the bars' generator has read
+        self._streaming: Generator | None = None
+        self._stop_stream = threading.Event()
+        self._turns: list[Static] = []
+        self.watch(self.app, "dataset", self._model_changed, init=False)
+        self.watch(self.app, "snapshot_version", self._snapshot_changed, init=False)
+        self._model_changed()
+        self.query_one("#seed").focus()
+        if self.charlm.options.checkpoint is not None:
+            self.load_checkpoint(self.charlm.options.checkpoint)
+
+    def on_screen_resume(self) -> None:
+        self._model_changed()
+
+    # --- which model --------------------------------------------------------------------
+
+    def _untrained_source(self) -> ModelSource | None:
+        dataset = self.charlm.dataset
+        if dataset is None:
+            return None
+        name = self.charlm.train_config.model
+        key = (name, dataset.vocab.chars)
+        if self._untrained is None or self._untrained[0] != key:
+            # a forked RNG: seeding here must not shift the training thread's random draws
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(UNTRAINED_SEED)
+                model = build_model(name, dataset.vocab.size).eval()
+            label = f"untrained {name} (seed {UNTRAINED_SEED})"
+            self._untrained = (key, ModelSource(model, dataset.vocab, label))
+        return self._untrained[1]
+
+    def _resolve_source(self) -> ModelSource | None:
+        app = self.charlm
+        if self.source_kind == "checkpoint" and self.checkpoint_source is not None:
+            return self.checkpoint_source
+        if self.source_kind == "latest" and app.snapshot is not None and app.dataset is not None:
+            step = app.history.evals[-1].step if app.history.evals else app.history.step
+            label = f"{app.train_config.model} as trained, step {step:,}"
+            return ModelSource(app.snapshot, app.dataset.vocab, label)
+        return self._untrained_source()
+
+    def _snapshot_changed(self) -> None:
+        if self.source_kind == "latest" and self._streaming is None:
+            self._model_changed()
+
+    def _model_changed(self) -> None:
+        source = self._resolve_source()
+        changed = source is None or self._source is None or source.model is not self._source.model
+        self._source = source
+        seed = self.query_one(SeedInput)
+        seed.set_vocabulary(source.vocab.stoi if source else None)
+        self._update_bar()
+        if changed:
+            self._bars = None
+            self._fed = ""
+            self._update_distribution(seed.value)
+
+    def action_next_source(self) -> None:
+        kinds = ["latest", "untrained"] + (["checkpoint"] if self.checkpoint_source else [])
+        index = kinds.index(self.source_kind) if self.source_kind in kinds else -1
+        self.source_kind = kinds[(index + 1) % len(kinds)]
+        self._model_changed()
+        if self._source is not None:
+            self.notify(f"Talking to: {self._source.label}", timeout=3)
+
+    def action_open_checkpoint(self) -> None:
+        last = self.charlm.history.last_checkpoint
+        default = str(last.path) if last is not None else ""
+        self.app.push_screen(OpenCheckpointScreen(default), self._checkpoint_chosen)
+
+    def _checkpoint_chosen(self, path: str | None) -> None:
+        if path:
+            self.load_checkpoint(Path(path))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="checkpoint")
+    def load_checkpoint(self, path: Path) -> None:
+        from charlm_tui.core.checkpoint import CheckpointError
+        from charlm_tui.core.runs import load_model
+
+        try:
+            loaded = load_model(path)
+        except CheckpointError as exc:
+            self.app.call_from_thread(self._warn, f"cannot open that checkpoint: {exc}")
+            return
+        except OSError as exc:
+            self.app.call_from_thread(self._warn, f"cannot read {path}: {exc.strerror or exc}")
+            return
+        label = f"{loaded.name} from {path.name} (step {loaded.checkpoint.step:,})"
+        source = ModelSource(loaded.model, loaded.vocab, label)
+        self.app.call_from_thread(self._use_checkpoint, source)
+
+    def _use_checkpoint(self, source: ModelSource) -> None:
+        self.checkpoint_source = source
+        self.source_kind = "checkpoint"
+        self._model_changed()
+        self.notify(f"Talking to: {source.label}", timeout=3)
+
+    def _warn(self, message: str) -> None:
+        self.query_one("#seed-warning", Static).update(Text(message))
+
+    # --- the bars, at every keystroke ---------------------------------------------------
+
+    @on(SeedInput.Changed, "#seed")
+    def _seed_changed(self, event: SeedInput.Changed) -> None:
+        self._update_distribution(event.value)
+
+    @on(SeedInput.Truncated)
+    def _seed_truncated(self, event: SeedInput.Truncated) -> None:
+        self.notify(
+            f"Kept the last {MAX_SEED:,} of {event.pasted:,} characters: "
+            "the model reads only the end of the text anyway.",
+            timeout=5,
+        )
+
+    def _update_distribution(self, text: str) -> None:
+        bars = self.query_one(NextCharBars)
+        source = self._source
+        if source is None:
+            bars.clear("load a corpus (1) or open a checkpoint (ctrl+o) to talk to a model")
+            return
+        unknown = sorted({ch for _, ch in source.vocab.unknown_chars(text)})
+        warning = self.query_one("#seed-warning", Static)
+        if unknown:
+            listed = ", ".join(repr(ch) for ch in unknown[:6])
+            more = f" and {len(unknown) - 6} more" if len(unknown) > 6 else ""
+            verb = "is" if len(unknown) == 1 else "are"
+            warning.update(Text(f"{listed}{more} {verb} not in the vocabulary; dropped"))
+        else:
+            warning.update("")
+        if not text:
+            bars.clear("type a few characters to see what the model expects next")
+            self._bars, self._fed = None, ""
+            return
+        if self._bars is not None and text.startswith(self._fed):
+            probs = self._bars.feed(text[len(self._fed) :]) if text != self._fed else None
+        else:
+            # an edit, not an append: read again (the Generator runs only the tail that
+            # can still matter, so even a long seed costs one context window)
+            self._bars = Generator(
+                source.model, source.vocab, "", options=self.options, unknown="drop"
+            )
+            probs = self._bars.feed(text)
+        self._fed = text
+        if probs is not None:
+            bars.show(probs, source.vocab, entropy_bits(probs))
+
+    # --- the knobs ----------------------------------------------------------------------
+
+    def action_knob(self, name: str, delta: int) -> None:
+        o = self.options
+        if name == "temperature":
+            value = round(min(5.0, max(0.0, o.temperature + delta * TEMPERATURE_STEP)), 2)
+            self.options = replace(o, temperature=value)
+        elif name == "top_k":
+            self.options = replace(o, top_k=_next_in(TOP_KS, o.top_k, delta))
+        elif name == "top_p":
+            value = round(min(1.0, max(TOP_P_STEP, o.top_p + delta * TOP_P_STEP)), 2)
+            self.options = replace(o, top_p=value)
+        elif name == "length":
+            self.options = replace(o, length=_next_in(LENGTHS, o.length, delta))
+        elif name == "seed":
+            self.options = replace(o, seed=(o.seed or 0) + delta)
+        if self._streaming is not None:
+            self._streaming.options = self.options  # read at the next step
+        self._update_bar()
+
+    def _update_bar(self) -> None:
+        o = self.options
+        values = {
+            "temperature": o.temperature,
+            "top_k": o.top_k,
+            "top_p": o.top_p,
+            "length": o.length,
+            "seed": o.seed,
+        }
+        label = self._source.label if self._source else "none yet"
+        self.query_one(SamplingBar).show(values, label)
+
+    # --- generation ---------------------------------------------------------------------
+
+    @on(SeedInput.Submitted, "#seed")
+    def _seed_submitted(self, event: SeedInput.Submitted) -> None:
+        self.start_generation(event.value)
+
+    def start_generation(self, seed_text: str) -> None:
+        source = self._source
+        if source is None:
+            self.notify("No model yet: load a corpus (1) or open a checkpoint (ctrl+o).")
+            return
+        self.action_stop()
+        self._stop_stream = threading.Event()
+        turn = Static(Text.assemble(("› ", "bold"), (seed_text, "bold")), classes="turn")
+        transcript = self.query_one("#transcript", VerticalScroll)
+        transcript.mount(turn)
+        self._turns.append(turn)
+        while len(self._turns) > MAX_TURNS:
+            self._turns.pop(0).remove()
+        transcript.scroll_end(animate=False)
+        self._generate(source, seed_text, turn, self._stop_stream)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="generate")
+    def _generate(
+        self, source: ModelSource, seed_text: str, turn: Static, stop: threading.Event
+    ) -> None:
+        """Stream characters to the transcript; this thread only calls call_from_thread."""
+        worker = get_current_worker()
+        generator = Generator(
+            source.model, source.vocab, seed_text, options=self.options, unknown="drop"
+        )
+        self._streaming = generator
+        produced: list[str] = []
+        pending: list[str] = []
+        last_flush = time.monotonic()
+        reason = "done"
+        try:
+            for ch in generator:
+                if stop.is_set() or worker.is_cancelled:
+                    reason = "stopped"
+                    break
+                pending.append(ch)
+                now = time.monotonic()
+                if now - last_flush >= FLUSH_INTERVAL_S:
+                    produced.extend(pending)
+                    self.app.call_from_thread(
+                        self._show_stream, turn, seed_text, "".join(produced), False
+                    )
+                    pending.clear()
+                    last_flush = now
+        except Exception as exc:  # a model that fails mid-stream ends the turn in words
+            reason = f"failed: {exc}"
+        finally:
+            self._streaming = None
+        produced.extend(pending)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(
+                self._show_stream, turn, seed_text, "".join(produced), True, reason
+            )
+
+    def _show_stream(
+        self, turn: Static, seed_text: str, produced: str, finished: bool, reason: str = ""
+    ) -> None:
+        text = Text()
+        text.append("› ", "bold")
+        text.append(seed_text, "bold")
+        text.append(_visible(produced))
+        if finished:
+            note = f"  [{len(produced)} characters" + ("; stopped]" if reason == "stopped" else "]")
+            if reason.startswith("failed"):
+                note = f"  [{reason}]"
+            text.append(note, "dim")
+        turn.update(text)
+        self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)
+
+    def action_stop(self) -> None:
+        """Stop the stream at the next character; its turn ends with "stopped"."""
+        self._stop_stream.set()
+
+    @property
+    def generating(self) -> bool:
+        return any(w.group == "generate" and w.is_running for w in self.workers)
+
+    def action_escape(self) -> None:
+        """Esc stops a stream; with nothing streaming it leaves the seed line (for 1/2/3)."""
+        if self.generating:
+            self.action_stop()
+        elif self.focused is self.query_one(SeedInput):
+            self.query_one("#transcript").focus()
+        else:
+            self.query_one(SeedInput).focus()
+
+    def action_focus_seed(self) -> None:
+        self.query_one(SeedInput).focus()
+
+    def action_clear(self) -> None:
+        self.action_stop()
+        for turn in self._turns:
+            turn.remove()
+        self._turns.clear()

@@ -1,0 +1,349 @@
+"""Provides TrainingScreen: choose a model and its settings, train it, watch the curves.
+
+The numbers under the chart say what the notebook says about the loss (N8): q = e^-loss
+is the chance the model gives the right character, and 1/q, the perplexity, is how many
+of the vocabulary's characters it is choosing between. The screen draws from the run
+history kept on the App, at most four times a second, so it can be left and rebuilt while
+training goes on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Grid, Vertical
+from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
+
+from charlm_tui.core.metrics import UNITS, chance_of_right, perplexity
+from charlm_tui.core.models import REGISTRY, build_model
+from charlm_tui.core.train import TrainConfig
+from charlm_tui.tui.screens.base import CharLMScreen
+from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
+
+REDRAW_INTERVAL_S = 0.25  # the chart and numbers redraw at most four times a second
+
+# (TrainConfig field, label, Input type); "eval" is steps_per_epoch or eval_interval
+FIELDS = (
+    ("steps", "steps", "integer"),
+    ("batch_size", "batch", "integer"),
+    ("block_size", "window", "integer"),
+    ("lr", "learning rate", "number"),
+    ("seed", "seed", "integer"),
+    ("eval", "eval every", "integer"),
+)
+
+
+def clock(seconds: float) -> str:
+    """1:02:03, 2:03 or 0:07."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "–"
+    s = int(round(seconds))
+    hours, rest = divmod(s, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def eval_field(config: TrainConfig) -> str:
+    return "steps_per_epoch" if config.recipe == "notebook" else "eval_interval"
+
+
+def one_line(text: str) -> str:
+    return text.replace("\n", "⏎")
+
+
+class TrainingScreen(CharLMScreen):
+    """Model picker and settings on the left; the chart, the numbers and a sample on the right."""
+
+    MODE = "training"
+    HELP = (
+        "Start trains the chosen model on the loaded corpus; the chart fills as it goes. "
+        "The loss is the average surprise, -ln p(right character). q = e^-loss is the "
+        "chance the model gives the right character; 1/q, the perplexity, is how many "
+        "characters it is choosing between: a uniform guess over the vocabulary scores its "
+        "size, the count-based bigram is the best a one-character model can do. Training "
+        "goes on when you leave this screen."
+    )
+    BINDINGS = [
+        Binding("s", "start", "Start"),
+        Binding("p", "pause", "Pause"),
+        Binding("x", "stop", "Stop"),
+        Binding("w", "save", "Save"),
+        Binding("u", "cycle_unit", "Unit"),
+        Binding("m", "focus_model", "Model", show=False),
+        Binding("left_square_bracket", "browse_sample(-1)", "Older sample", show=False),
+        Binding("right_square_bracket", "browse_sample(1)", "Newer sample", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_bar()
+        with Container(id="training-main"):
+            with Vertical(id="train-form"):
+                yield Select(
+                    [(name, name) for name in REGISTRY],
+                    value=self.charlm.train_config.model,
+                    allow_blank=False,
+                    compact=True,
+                    id="model-select",
+                )
+                yield Static("", id="model-info")
+                with Grid(id="settings"):
+                    for name, label, kind in FIELDS:
+                        yield Label(label, classes="setting-label")
+                        yield Input(type=kind, compact=True, id=f"set-{name}")  # type: ignore[arg-type]
+                with Grid(id="train-buttons"):
+                    yield Button("Start", id="start", compact=True, variant="primary")
+                    yield Button("Pause", id="pause", compact=True)
+                    yield Button("Stop", id="stop", compact=True)
+                    yield Button("Save", id="save", compact=True)
+                yield Static("", id="train-message")
+            with Vertical(id="train-view"):
+                yield PerplexityPlot(id="perplexity-plot")
+                yield Static("", id="loss-explained")
+                yield Static("", id="train-speed")
+                yield ProgressBar(id="train-progress", show_eta=False)
+                yield Static("", id="train-sample")
+                yield Static("", id="checkpoint-note")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._seen_version = -1
+        self._sample_index: int | None = None  # None: follow the latest eval
+        self._fill_form(self.charlm.train_config)
+        self.watch(self.app, "training_state", self._state_changed)
+        self.watch(self.app, "dataset", self._dataset_changed, init=False)
+        self.set_interval(REDRAW_INTERVAL_S, self._redraw_if_changed)
+        self.redraw()
+        self.query_one("#start").focus()
+
+    def on_screen_resume(self) -> None:
+        self.redraw()
+
+    # --- the form ---------------------------------------------------------------------
+
+    def _fill_form(self, config: TrainConfig) -> None:
+        values = {
+            "steps": config.steps,
+            "batch_size": config.batch_size,
+            "block_size": config.block_size,
+            "lr": f"{config.lr:g}",
+            "seed": config.seed,
+            "eval": getattr(config, eval_field(config)),
+        }
+        for name, value in values.items():
+            self.query_one(f"#set-{name}", Input).value = str(value)
+        self._describe_model(config.model)
+
+    def _describe_model(self, name: str) -> None:
+        spec = REGISTRY.get(name)
+        recipe = TrainConfig.defaults_for(name).recipe
+        text = Text()
+        dataset = self.charlm.dataset
+        if dataset is not None:
+            try:
+                with torch.device("meta"):  # shapes only: no memory, no draws from the RNG
+                    table = build_model(name, dataset.vocab.size).parameter_table()
+            except (ValueError, TypeError):
+                table = []
+            if table:
+                total = sum(n for _, _, n in table)
+                parts = " + ".join(f"{n:,}" for _, _, n in table) if len(table) <= 4 else ""
+                text.append(
+                    f"{total:,} parameters" + (f" = {parts}" if parts else "") + "\n", "bold"
+                )
+        text.append(f"{spec.description} (recipe: {recipe})" if spec else name)
+        self.query_one("#model-info", Static).update(text)
+
+    @on(Select.Changed, "#model-select")
+    def _model_chosen(self, event: Select.Changed) -> None:
+        name = str(event.value)
+        if name != self.charlm.train_config.model:
+            self.charlm.train_config = TrainConfig.defaults_for(name)
+            self._fill_form(self.charlm.train_config)
+
+    def config_from_form(self) -> TrainConfig:
+        """The settings as typed; ValueError, in words, for anything that is not valid."""
+        model = str(self.query_one("#model-select", Select).value)
+        base = TrainConfig.defaults_for(model)
+        changes: dict[str, object] = {}
+        for name, label, kind in FIELDS:
+            raw = self.query_one(f"#set-{name}", Input).value.strip()
+            try:
+                value: float | int = int(raw) if kind == "integer" else float(raw)
+            except ValueError:
+                raise ValueError(f"{label} must be a number (got {raw!r})") from None
+            changes[eval_field(base) if name == "eval" else name] = value
+        config = replace(base, **changes)  # type: ignore[arg-type]
+        config.validate()
+        return config
+
+    def _dataset_changed(self) -> None:
+        self._describe_model(str(self.query_one("#model-select", Select).value))
+        self.redraw()
+
+    def _state_changed(self, state: str) -> None:
+        active = state in ("starting", "running", "paused", "stopping")
+        self.query_one("#model-select").disabled = active
+        for input_ in self.query("#settings Input"):
+            input_.disabled = active
+        self.query_one("#start", Button).disabled = active
+        self.query_one("#pause", Button).disabled = state not in ("running", "paused")
+        self.query_one("#pause", Button).label = "Resume" if state == "paused" else "Pause"
+        self.query_one("#stop", Button).disabled = state not in ("running", "paused")
+        self.query_one("#save", Button).disabled = state not in ("running", "paused")
+        self.redraw()
+
+    # --- actions ----------------------------------------------------------------------
+
+    def action_start(self) -> None:
+        message = self.query_one("#train-message", Static)
+        try:
+            config = self.config_from_form()
+        except ValueError as exc:
+            message.update(Text(f"Cannot start: {exc}"))
+            message.add_class("-error")
+            return
+        message.remove_class("-error")
+        message.update("")
+        if self.charlm.start_training(config):
+            self._sample_index = None
+
+    def action_pause(self) -> None:
+        self.charlm.pause_training()
+
+    def action_stop(self) -> None:
+        self.charlm.stop_training()
+
+    def action_save(self) -> None:
+        self.charlm.request_save()
+
+    def action_cycle_unit(self) -> None:
+        plot = self.query_one(PerplexityPlot)
+        self.set_unit(UNITS[(UNITS.index(plot.unit) + 1) % len(UNITS)])
+
+    def set_unit(self, unit: str) -> None:
+        self.query_one(PerplexityPlot).unit = unit
+
+    def action_focus_model(self) -> None:
+        self.query_one("#model-select").focus()
+
+    def action_browse_sample(self, delta: int) -> None:
+        evals = [e for e in self.charlm.history.evals if e.sample]
+        if not evals:
+            return
+        index = len(evals) - 1 if self._sample_index is None else self._sample_index
+        index = max(0, min(len(evals) - 1, index + delta))
+        self._sample_index = None if index == len(evals) - 1 else index
+        self._draw_sample()
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        actions = {
+            "start": self.action_start,
+            "pause": self.action_pause,
+            "stop": self.action_stop,
+            "save": self.action_save,
+        }
+        if event.button.id in actions:
+            actions[event.button.id]()
+
+    # --- drawing from the run history -------------------------------------------------
+
+    def _redraw_if_changed(self) -> None:
+        if self.charlm.run_version != self._seen_version:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Draw everything from the App's run history now."""
+        app = self.charlm
+        self._seen_version = app.run_version
+        history = app.history
+        dataset = app.dataset
+        refs = dataset.references if dataset is not None else None
+        self.query_one(PerplexityPlot).show_run(history.evals, refs, history.total_steps)
+        self._draw_numbers()
+        self._draw_speed()
+        self._draw_sample()
+        last = history.last_checkpoint
+        note = self.query_one("#checkpoint-note", Static)
+        if last is not None:
+            where = Path(last.path)
+            short = f"…/{where.parent.name}/{where.name}" if where.parent.name else where.name
+            note.update(Text(f"saved step {last.step:,} ({last.reason}): {short}"))
+        elif history.finished is None:
+            note.update("")
+        if history.finished is not None:
+            message = self.query_one("#train-message", Static)
+            message.update(Text(history.finished.message or history.finished.reason))
+            message.set_class(history.finished.reason in ("error", "non_finite"), "-error")
+
+    def _draw_numbers(self) -> None:
+        app = self.charlm
+        history = app.history
+        vocab_size = app.dataset.vocab.size if app.dataset is not None else None
+        widget = self.query_one("#loss-explained", Static)
+        if history.evals:
+            loss, which = history.evals[-1].val_loss, "val"
+        elif history.last_step is not None:
+            loss, which = history.last_step.loss, "train"
+        else:
+            widget.update(
+                "loss = average of -ln p(right char), in nats\n"
+                "q = e^-loss: the chance of the right char\n"
+                "1/q = perplexity: how many chars it is choosing between"
+            )
+            return
+        if not math.isfinite(loss):
+            widget.update(Text(f"{which} loss is {loss}: training diverged"))
+            return
+        q = chance_of_right(loss)
+        of_v = f" of {vocab_size}" if vocab_size else ""
+        widget.update(
+            Text(
+                f"{which} loss {loss:.3f} = average of -ln p(right char)\n"
+                f"q = e^-loss = {q:.3f}: {q:.1%} chance of the right char\n"
+                f"1/q = {perplexity(loss):.1f}: choosing between {perplexity(loss):.1f}{of_v} chars"
+            )
+        )
+
+    def _draw_speed(self) -> None:
+        app = self.charlm
+        history = app.history
+        widget = self.query_one("#train-speed", Static)
+        progress = self.query_one("#train-progress", ProgressBar)
+        step, total = history.step, history.total_steps
+        progress.update(total=total or None, progress=step)
+        last = history.last_step
+        if last is None:
+            state = app.training_state
+            widget.update("press s to train" if state == "idle" else state)
+            return
+        config = app.train_config
+        tokens_per_step = max(1, config.batch_size * config.block_size)
+        steps_per_s = last.tokens_per_s / tokens_per_step
+        eta = (total - step) / steps_per_s if steps_per_s > 0 else math.inf
+        widget.update(
+            f"{step:,}/{total:,} · {steps_per_s:,.0f} steps/s · "
+            f"{clock(last.elapsed_s)} · ETA {clock(eta)}"
+        )
+
+    def _draw_sample(self) -> None:
+        evals = [e for e in self.charlm.history.evals if e.sample]
+        widget = self.query_one("#train-sample", Static)
+        if not evals:
+            widget.update("a sample of the model's text appears at each eval")
+            return
+        index = len(evals) - 1 if self._sample_index is None else self._sample_index
+        event = evals[index]
+        browse = " ([ ] older/newer)" if len(evals) > 1 else ""
+        text = Text()
+        text.append(f"sample at step {event.step:,}{browse}: ", "bold")
+        text.append(one_line(event.sample or ""))
+        widget.update(text)
