@@ -1,0 +1,296 @@
+"""Pilot tests of what a person does: load, train, talk to the model, stop, quit.
+
+Training here is real (the notebook's bigram for a few dozen steps on a tiny corpus);
+the snapshot tests script it instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from charlm_tui.tui.app import CharLMApp
+from charlm_tui.tui.screens.dataset import DatasetScreen
+from charlm_tui.tui.screens.generate import GenerateScreen, ModelSource
+from charlm_tui.tui.screens.training import TrainingScreen
+from charlm_tui.tui.widgets.next_char_bars import NextCharBars
+from charlm_tui.tui.widgets.seed_input import MAX_SEED, SeedInput
+
+
+async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Let the app run until `condition()` holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await pilot.pause(0.05)
+
+
+async def loaded(pilot: Pilot) -> CharLMApp:
+    app = pilot.app
+    assert isinstance(app, CharLMApp)
+    await until(pilot, lambda: app.dataset is not None or app.load_error is not None)
+    assert app.dataset is not None, app.load_error
+    return app
+
+
+def transcript_text(screen: GenerateScreen) -> str:
+    return "\n".join(str(turn.render()) for turn in screen.query(".turn").results(Static))
+
+
+class SlowModel(torch.nn.Module):
+    """Wraps a model so that each generated character takes 5 ms: a stream Esc can catch."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = model
+        self.vocab_size = model.vocab_size
+        self.context_size = model.context_size
+
+    @property
+    def device(self) -> torch.device:
+        return self.inner.device
+
+    def init_state(self, batch_size: int = 1):  # noqa: ANN201
+        return self.inner.init_state(batch_size)
+
+    def step(self, idx, state):  # noqa: ANN001, ANN201
+        time.sleep(0.005)
+        return self.inner.step(idx, state)
+
+
+async def test_load_train_type_generate_stop(make_app, tiny_corpus) -> None:
+    """The whole demo: corpus -> train 40 bigram steps -> console -> type -> Enter -> Esc."""
+    app = make_app(tiny_corpus)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        assert isinstance(app.screen, DatasetScreen)
+
+        await pilot.press("2")
+        screen = app.screen
+        assert isinstance(screen, TrainingScreen)
+        screen.query_one("#set-steps", Input).value = "40"
+        await pilot.press("s")
+        await until(pilot, lambda: app.training_state == "finished")
+        assert [e.step for e in app.history.evals] == [10, 20, 30, 40]
+        assert app.snapshot is not None
+        assert app.history.last_checkpoint is not None
+        assert Path(app.history.last_checkpoint.path).is_file()
+
+        await pilot.press("3")
+        console = app.screen
+        assert isinstance(console, GenerateScreen)
+        assert "as trained, step 40" in console._source.label
+        bars = console.query_one(NextCharBars)
+        await pilot.press(*"Ho")
+        after_o = bars.top_chars
+        await pilot.press("l")
+        after_l = bars.top_chars
+        assert after_o and after_l and after_o != after_l, "the bars follow each keystroke"
+
+        await pilot.press("f9", "f9", "f9", "f9")  # length 200 -> 2000
+        console._source = ModelSource(SlowModel(app.snapshot), app.dataset.vocab, "slow")
+        await pilot.press("enter")
+        await until(pilot, lambda: len(transcript_text(console)) > len("› Hol") + 5)
+        await pilot.press("escape")
+        await until(pilot, lambda: not console.generating, timeout=5)
+        await pilot.pause()
+        text = transcript_text(console)
+        assert "stopped" in text, text
+        produced = int(text.split("[")[-1].split(" ")[0])
+        assert 0 < produced < 2000
+
+
+async def test_knobs_change_mid_generation(make_app, tiny_corpus) -> None:
+    """F2 during a stream reaches the running Generator's options at once."""
+    app = make_app(tiny_corpus)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("3", "f9", "f9", "f9", "f9")
+        console = app.screen
+        assert isinstance(console, GenerateScreen)
+        source = console._source
+        console._source = ModelSource(SlowModel(source.model), source.vocab, "slow")
+        await pilot.press("H", "enter")
+        await until(pilot, lambda: console._streaming is not None)
+        await pilot.press("f2", "f2", "f4", "f4")  # temperature 1.0 -> 0.8; top-k off -> 40 -> 20
+        streaming = console._streaming
+        assert streaming is not None
+        assert streaming.options.temperature == 0.8
+        assert streaming.options.top_k == 20
+        await pilot.press("escape")
+        await until(pilot, lambda: not console.generating, timeout=5)
+
+
+async def test_unknown_characters_are_marked_and_reported(make_app, tiny_corpus) -> None:
+    """Characters outside the vocabulary are named in words and dropped, never a KeyError."""
+    app = make_app(tiny_corpus)
+    async with app.run_test() as pilot:
+        await loaded(pilot)
+        await pilot.press("3", *"Zoë")
+        console = app.screen
+        assert isinstance(console, GenerateScreen)
+        warning = str(console.query_one("#seed-warning", Static).render())
+        assert "'Z', 'ë' are not in the vocabulary; dropped" in warning
+        seed = console.query_one(SeedInput)
+        marked = seed._unknown
+        rendered = seed.value
+        assert [ch for ch in rendered if ch not in marked.known] == ["Z", "ë"]
+        assert console.query_one(NextCharBars).top_chars  # the bars still read "o"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+
+
+async def test_a_100kb_paste_does_not_freeze(make_app, tiny_corpus) -> None:
+    """A 100 KB paste keeps its last MAX_SEED characters and the bars answer quickly."""
+    app = make_app(tiny_corpus)
+    async with app.run_test() as pilot:
+        await loaded(pilot)
+        await pilot.press("3")
+        console = app.screen
+        seed = console.query_one(SeedInput)
+        pasted = ("the fog rolled down the street.\n" * 3200)[:100_000]
+        started = time.monotonic()
+        from textual import events
+
+        seed.post_message(events.Paste(pasted))
+        await pilot.pause()
+        assert len(seed.value) == MAX_SEED
+        assert "\n" not in seed.value
+        await pilot.press("a")
+        elapsed = time.monotonic() - started
+        assert seed.value.endswith("street. a")
+        assert console.query_one(NextCharBars).top_chars
+        assert elapsed < 3.0, f"paste and one key took {elapsed:.2f} s"
+
+
+async def test_quit_while_training_stops_at_a_step_and_saves(
+    make_app, tiny_corpus, tmp_path
+) -> None:
+    """q during a long run: the trainer stops at a step boundary, saves, and the app exits."""
+    app = make_app(tiny_corpus)
+    async with app.run_test() as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        app.screen.query_one("#set-steps", Input).value = "1000000"
+        await pilot.press("s")
+        await until(pilot, lambda: app.history.step >= 5)
+        await pilot.press("q")
+        await until(pilot, lambda: app.history.finished is not None, timeout=10)
+        assert app.history.finished.reason == "stopped"
+        assert any(c.reason == "stop" for c in app.history.checkpoints)
+        await until(pilot, lambda: not app.is_running, timeout=5)
+    stops = list((tmp_path / "runs").glob("*/last.safetensors"))
+    assert stops, "a checkpoint was written on the way out"
+
+
+async def test_sigterm_stops_training_and_exits(make_app, tiny_corpus) -> None:
+    """The SIGTERM/SIGHUP handler sets the stop flag and leaves; the worker saves and ends."""
+    app = make_app(tiny_corpus)
+    async with app.run_test() as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        app.screen.query_one("#set-steps", Input).value = "1000000"
+        await pilot.press("s")
+        await until(pilot, lambda: app.history.step >= 5)
+        app._on_signal(15)
+        assert app._stop.is_set()
+    # run_test has returned: the UI is gone; the thread ends on its own, promptly, saved
+    assert await asyncio.to_thread(app.training_done.wait, 10)
+    assert app.result is not None and app.result.reason == "stopped"
+    assert app.return_code == 128 + 15
+
+
+async def test_ctrl_c_quits_when_nothing_is_selected(make_app, tiny_corpus) -> None:
+    """Ctrl+C in the seed line with no selection quits (Textual 8 would only copy)."""
+    app = make_app(tiny_corpus)
+    async with app.run_test() as pilot:
+        await loaded(pilot)
+        await pilot.press("3", *"Ho", "ctrl+c")
+        await until(pilot, lambda: not app.is_running, timeout=5)
+
+
+async def test_pause_resume_and_save_on_request(make_app, tiny_corpus) -> None:
+    """p holds the trainer at a step boundary; w saves there; p again goes on."""
+    app = make_app(tiny_corpus)
+    async with app.run_test() as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        app.screen.query_one("#set-steps", Input).value = "1000000"
+        await pilot.press("s")
+        await until(pilot, lambda: app.history.step >= 3)
+        await pilot.press("p")
+        assert app.training_state == "paused"
+        await pilot.pause(0.3)
+        held = app.history.step
+        await pilot.pause(0.3)
+        assert app.history.step == held, "no steps while paused"
+        saves = len(app.history.checkpoints)
+        await pilot.press("w")
+        await until(pilot, lambda: len(app.history.checkpoints) > saves, timeout=5)
+        await pilot.press("p")
+        await until(pilot, lambda: app.history.step > held)
+        await pilot.press("x")
+        await until(pilot, lambda: app.training_state == "finished", timeout=10)
+
+
+async def test_every_screen_survives_40x12_and_resizes(make_app, tiny_corpus, scripted_run) -> None:
+    """Down to 40x12 and back, on every screen, with a run on the chart: no exception."""
+    app = make_app(tiny_corpus)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await loaded(pilot)
+        scripted_run(app, app.dataset.vocab.size)
+        for key in ("1", "2", "3", "f1", "escape"):
+            await pilot.press(key)
+            for size in ((40, 12), (80, 24), (41, 13), (120, 40), (40, 12)):
+                await pilot.resize_terminal(*size)
+                await pilot.pause()
+        await pilot.press("escape", "2")  # leave the seed line, go to training
+        assert isinstance(app.screen, TrainingScreen)
+
+
+async def test_load_errors_are_shown_in_words(make_app, tiny_corpus, tmp_path) -> None:
+    """A binary file and a missing file: the dataset screen says what happened, no crash."""
+    (tmp_path / "blob.bin").write_bytes(b"PK\x03\x04\x00\x00binary")
+    app = make_app(tiny_corpus)
+    async with app.run_test() as pilot:
+        await loaded(pilot)
+        path_input = app.screen.query_one("#path-input", Input)
+        for path, words in (("blob.bin", "binary"), ("missing.txt", "does not exist")):
+            path_input.value = path
+            path_input.focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: app.load_error is not None)
+            message = str(app.screen.query_one("#dataset-message", Static).render())
+            assert words in message, message
+        assert app.dataset is not None, "the last good corpus stays loaded"
+
+
+async def test_settings_are_checked_before_training(make_app, tiny_corpus) -> None:
+    """A bad learning rate is refused in words on the training screen; nothing starts."""
+    app = make_app(tiny_corpus)
+    async with app.run_test() as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        app.screen.query_one("#set-lr", Input).value = "0"
+        await pilot.press("s")
+        message = str(app.screen.query_one("#train-message", Static).render())
+        assert "lr must be a positive number" in message
+        assert app.training_state == "idle"
+
+
+async def test_sherlock_from_the_mirror_gives_the_notebook_numbers(make_app) -> None:
+    """Sherlock with newlines as spaces: 83 characters and the notebook's first window (N2, N4)."""
+    app = make_app("sherlock")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        assert app.dataset.vocab.size == 83
+        example = str(app.screen.query_one("#example-batch", Static).render())
+        assert "'rip has been upo'" in example and "'ip has been upon'" in example
+        playground = str(app.screen.query_one("#playground-result", Static).render())
+        assert "'Do you know, Watson,'" in playground
