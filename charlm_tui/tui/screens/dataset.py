@@ -194,13 +194,12 @@ class DatasetScreen(CharLMScreen):
         corpus, vocab, split = dataset.corpus, dataset.vocab, dataset.split
         n_train, n_val = split.sizes
         if self.charlm.load_error is None:
-            self.query_one("#dataset-message", Static).update(
-                f"Loaded {escape(corpus.name)} from {escape(str(corpus.source))}"
-            )
+            self.query_one("#dataset-message", Static).update(f"Loaded {escape(corpus.name)}.")
         refs = dataset.references
         title = CATALOG[corpus.name].title if corpus.name in CATALOG else Path(corpus.source).name
         summary = Text()
         summary.append(f"{title}\n", "bold")
+        summary.append(f"from {corpus.source}\n", "dim")
         summary.append(
             f"{len(corpus.text):,} characters · vocabulary of {vocab.size} · newlines "
             f"{'as spaces' if corpus.newlines_to_spaces else 'kept'}\n"

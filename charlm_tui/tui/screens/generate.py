@@ -227,7 +227,9 @@ class GenerateScreen(CharLMScreen):
         self.notify(f"Talking to: {source.label}", timeout=3)
 
     def _warn(self, message: str) -> None:
-        self.query_one("#seed-warning", Static).update(Text(message))
+        warning = self.query_one("#seed-warning", Static)
+        warning.update(Text(message))
+        warning.display = bool(message)
 
     # --- the bars, at every keystroke ---------------------------------------------------
 
@@ -250,14 +252,13 @@ class GenerateScreen(CharLMScreen):
             bars.clear("load a corpus (1) or open a checkpoint (ctrl+o) to talk to a model")
             return
         unknown = sorted({ch for _, ch in source.vocab.unknown_chars(text)})
-        warning = self.query_one("#seed-warning", Static)
         if unknown:
             listed = ", ".join(repr(ch) for ch in unknown[:6])
             more = f" and {len(unknown) - 6} more" if len(unknown) > 6 else ""
             verb = "is" if len(unknown) == 1 else "are"
-            warning.update(Text(f"{listed}{more} {verb} not in the vocabulary; dropped"))
+            self._warn(f"{listed}{more} {verb} not in the vocabulary; dropped")
         else:
-            warning.update("")
+            self._warn("")
         if not text:
             bars.clear("type a few characters to see what the model expects next")
             self._bars, self._fed = None, ""

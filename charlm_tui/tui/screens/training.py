@@ -18,7 +18,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container, Grid, Vertical
+from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 
 from charlm_tui.core.metrics import UNITS, chance_of_right, perplexity
@@ -83,7 +83,7 @@ class TrainingScreen(CharLMScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_bar()
-        with Container(id="training-main"):
+        with VerticalScroll(id="training-main"):
             with Vertical(id="train-form"):
                 yield Select(
                     [(name, name) for name in REGISTRY],
@@ -276,7 +276,7 @@ class TrainingScreen(CharLMScreen):
         if last is not None:
             where = Path(last.path)
             short = f"…/{where.parent.name}/{where.name}" if where.parent.name else where.name
-            note.update(Text(f"saved step {last.step:,} ({last.reason}): {short}"))
+            note.update(Text(f"saved step {last.step:,} ({last.reason}): {short}", no_wrap=True))
         elif history.finished is None:
             note.update("")
         if history.finished is not None:

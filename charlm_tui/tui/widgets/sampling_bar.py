@@ -14,6 +14,7 @@ KNOB_KEYS = (
     ("length", "len", "F8/9"),
     ("seed", "seed", "F10"),
 )
+NARROW = 76  # below this width the keys are left to the help screen (F1)
 
 
 def knob_value(name: str, value: object) -> str:
@@ -62,12 +63,14 @@ class SamplingBar(Widget):
         value_style = self.get_component_rich_style("sampling-bar--value")
         key_style = self.get_component_rich_style("sampling-bar--key")
         text = Text()
+        narrow = self.size.width < NARROW
         for i, (name, label, keys) in enumerate(KNOB_KEYS):
             if i:
                 text.append(" · ")
             text.append(f"{label} ")
             text.append(knob_value(name, self._values.get(name)), value_style)
-            text.append(f" {keys}", key_style)
+            if not narrow:
+                text.append(f" {keys}", key_style)
         if self._source:
             text.append("\nmodel: ")
             text.append(self._source, value_style)
