@@ -11,7 +11,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import torch
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -156,8 +158,6 @@ async def test_a_100kb_paste_does_not_freeze(make_app, tiny_corpus) -> None:
         seed = console.query_one(SeedInput)
         pasted = ("the fog rolled down the street.\n" * 3200)[:100_000]
         started = time.monotonic()
-        from textual import events
-
         seed.post_message(events.Paste(pasted))
         await pilot.pause()
         assert len(seed.value) == MAX_SEED
@@ -284,6 +284,13 @@ async def test_settings_are_checked_before_training(make_app, tiny_corpus) -> No
         assert app.training_state == "idle"
 
 
+SHARED_CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
+needs_corpora = pytest.mark.skipif(
+    not SHARED_CORPORA.is_dir(), reason="needs the shared corpora beside the checkout"
+)
+
+
+@needs_corpora
 async def test_sherlock_from_the_mirror_gives_the_notebook_numbers(make_app) -> None:
     """Sherlock with newlines as spaces: 83 characters and the notebook's first window (N2, N4)."""
     app = make_app("sherlock")
@@ -294,3 +301,21 @@ async def test_sherlock_from_the_mirror_gives_the_notebook_numbers(make_app) -> 
         assert "'rip has been upo'" in example and "'ip has been upon'" in example
         playground = str(app.screen.query_one("#playground-result", Static).render())
         assert "'Do you know, Watson,'" in playground
+
+
+@needs_corpora
+async def test_a_download_shows_progress(make_app, tmp_path, monkeypatch) -> None:
+    """A corpus fetched from a URL mirror (file://, so offline) reports bytes as they come."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv(
+        "CHARLM_CORPUS_MIRROR",
+        SHARED_CORPORA.as_uri(),
+    )
+    app = make_app("shakespeare")
+    seen: list[tuple[int, int | None]] = []
+    async with app.run_test() as pilot:
+        app.watch(app, "load_progress", lambda p: p is not None and seen.append(p))
+        await loaded(pilot)
+    assert seen, "progress was reported"
+    done, total = seen[-1]
+    assert total == done == 1_115_394
