@@ -1,0 +1,58 @@
+"""Provides the notebook's model: one-hot(V) -> Linear(V, 128) -> ReLU -> Linear(128, V).
+
+It predicts the next character from the current one only. With V = 83 its parameters
+are fc1.weight 10624, fc1.bias 128, fc2.weight 10624, fc2.bias 83, as in the notebook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from charlm_tui.core.models.base import CharModel
+
+
+@dataclass
+class BigramConfig:
+    vocab_size: int = 83
+    n_hidden: int = 128
+    block_size: int = 1  # reads one character; training windows may be any length
+
+    def __post_init__(self) -> None:
+        if self.block_size != 1:
+            raise ValueError(
+                f"bigram reads only the current character: block_size must be 1, "
+                f"got {self.block_size} (training windows may still be any length)"
+            )
+        if self.vocab_size < 1 or self.n_hidden < 1:
+            raise ValueError("vocab_size and n_hidden must be >= 1")
+
+
+class Bigram(CharModel):
+    """Two nn.Linear layers with their default init, exactly the notebook's."""
+
+    name = "bigram"
+
+    def __init__(self, config: BigramConfig) -> None:
+        super().__init__(config)
+        self.fc1 = nn.Linear(config.vocab_size, config.n_hidden)
+        self.fc2 = nn.Linear(config.n_hidden, config.vocab_size)
+
+    def compute_logits(self, idx: torch.Tensor) -> torch.Tensor:
+        # one_hot(idx) @ fc1.weight.T picks row idx of fc1.weight.T: the same numbers as
+        # the notebook's one-hot product without building a (B, T, V) one-hot tensor.
+        h = F.embedding(idx, self.fc1.weight.t()) + self.fc1.bias  # (B, T, n_hidden)
+        return self.fc2(F.relu(h))  # (B, T, V)
+
+    def forward_one_hot(self, x: torch.Tensor) -> torch.Tensor:
+        """The notebook's literal path: one-hot float rows (..., V) -> logits (..., V)."""
+        return self.fc2(F.relu(self.fc1(x)))
+
+    def init_state(self, batch_size: int = 1) -> None:
+        return None  # nothing to carry: only the current character matters
+
+    def step(self, idx: torch.Tensor, state: None) -> tuple[torch.Tensor, None]:
+        return self.compute_logits(idx[:, -1:])[:, -1], None  # (B, V)

@@ -1,0 +1,309 @@
+"""Provides sampling: SamplingOptions, the streaming Generator, and next-character helpers.
+
+A Generator reads a seed, then produces one character at a time; the model's state (KV
+cache, RNN hidden state, window of ids) is carried, so each character costs one
+`model.step` whatever the length of the text so far. Its options are read at every
+character, so temperature, top-k, top-p and length can change mid-stream.
+
+Sampling order: temperature 0 is greedy (argmax, ties to the lowest id); otherwise the
+logits are divided by the temperature, cut to the top_k, then to the smallest set of
+characters whose probability adds up to at least top_p, and renormalised.
+
+Everything runs under torch.inference_mode(), with the model in eval mode.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from charlm_tui.core.models.base import CharModel
+from charlm_tui.core.vocab import UnknownPolicy, Vocab
+
+FEED_CHUNK = 512  # characters per model.step when reading a long text
+# Characters an unbounded-context (RNN) model reads of one long feed: its memory of text
+# thousands of characters back is faint, and reading 100 KB took seconds on a laptop CPU.
+READ_LIMIT = 2048
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    """How characters are drawn. Invalid values are refused when the options are made."""
+
+    temperature: float = 1.0  # 0 = greedy
+    top_k: int = 0  # 0 = off
+    top_p: float = 1.0  # 1 = off
+    length: int = 200  # characters to generate per iteration over a Generator
+    seed: int | None = None  # None = a fresh random seed
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> SamplingOptions:
+        """Raise ValueError naming the valid range of the first bad option; else self."""
+        t = self.temperature
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
+            raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy), got {t!r}")
+        if not _is_int(self.top_k) or self.top_k < 0:
+            raise ValueError(f"top_k must be an integer >= 0 (0 = off), got {self.top_k!r}")
+        p = self.top_p
+        if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
+            raise ValueError(f"top_p must be in (0, 1] (1 = off), got {p!r}")
+        if not _is_int(self.length) or self.length < 0:
+            raise ValueError(f"length must be an integer >= 0, got {self.length!r}")
+        if self.seed is not None and not _is_int(self.seed):
+            raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
+        return self
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# ---- distributions --------------------------------------------------------------------
+
+
+def _candidates(
+    logits: torch.Tensor, options: SamplingOptions
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Unnormalised weights of the characters left after temperature, top-k and top-p.
+
+    Returns (weights, ids): ids maps weights back to character ids, most likely first;
+    None when nothing was cut and weights is indexed by id. Not for temperature 0.
+    """
+    probs = torch.softmax(logits.float() / options.temperature, dim=-1)  # (V,)
+    k, p = options.top_k, options.top_p
+    if not (0 < k < probs.numel() or p < 1.0):
+        return probs, None
+    weights, ids = torch.sort(probs, descending=True, stable=True)
+    if 0 < k < probs.numel():
+        # Exactly k survive, even when the k-th probability ties with the next ones.
+        weights, ids = weights[:k], ids[:k]
+    if p < 1.0:
+        cumulative = torch.cumsum(weights, dim=0)  # (K,)
+        # Keep a character while the mass of the more likely ones is below p (of what is
+        # left after top-k): the smallest prefix reaching p. The most likely always stays.
+        weights = weights.masked_fill(cumulative - weights >= p * cumulative[-1], 0.0)
+    return weights, ids
+
+
+@torch.inference_mode()
+def sampling_distribution(logits: torch.Tensor, options: SamplingOptions) -> torch.Tensor:
+    """The distribution (V,) that `options` draw from, given next-character logits (V,)."""
+    if options.temperature == 0:
+        return torch.nn.functional.one_hot(logits.argmax(), logits.numel()).float()
+    weights, ids = _candidates(logits, options)
+    weights = weights / weights.sum()
+    if ids is None:
+        return weights
+    return torch.zeros(logits.numel()).scatter_(0, ids, weights)
+
+
+@torch.inference_mode()
+def sample_id(logits: torch.Tensor, options: SamplingOptions, rng: torch.Generator) -> int:
+    """Draw one id from logits (V,) under `options` with `rng` (greedy draws nothing)."""
+    if options.temperature == 0:
+        return int(torch.argmax(logits))  # ties go to the lowest id
+    weights, ids = _candidates(logits, options)
+    j = torch.multinomial(weights, 1, generator=rng)  # weights need not sum to 1
+    return int(j) if ids is None else int(ids[j])
+
+
+def entropy_bits(probs: torch.Tensor) -> float:
+    """Shannon entropy of a distribution (V,), in bits (0 log 0 counted as 0)."""
+    p = probs.double()
+    p = p[p > 0]
+    return float(-(p * torch.log2(p)).sum())
+
+
+def top_k_table(probs: torch.Tensor, vocab: Vocab, k: int) -> list[tuple[str, float]]:
+    """The k most likely characters with their probabilities, most likely first."""
+    values, ids = torch.topk(probs.float(), min(max(k, 0), probs.numel()))
+    return [(vocab.chars[i], v) for i, v in zip(ids.tolist(), values.tolist(), strict=True)]
+
+
+# ---- the streaming generator ------------------------------------------------------------
+
+
+class Generator:
+    """A stateful stream of characters from `model`, seeded with `seed_text`.
+
+    - `feed(text)` reads more text (only the new characters run through the model) and
+      gives the next-character distribution; `next_char()` draws one character with the
+      current `options` and reads it back; iterating yields `options.length` characters.
+    - Characters not in the vocabulary never raise KeyError: they are listed in
+      `unknown` as (position in `text`, char) and dropped or replaced (policy `unknown`:
+      "drop", "replace" with `replacement`, or "error" to raise UnknownCharsError, a
+      ValueError, before anything is read).
+    - With nothing read yet (an empty seed), the first character is drawn uniformly
+      from the vocabulary with this generator's RNG, whatever the options, as the
+      notebook starts from a random character; it is the first of the `length` yielded.
+      Until then `probs` is uniform.
+    - A long feed reads only its tail: the last `model.context_size` characters, which
+      is exact (nothing earlier can matter), or `read_limit` for RNNs (an approximation).
+    - Each Generator owns a torch.Generator seeded from `options.seed` (None: a random
+      seed, kept in `seed`), so the same seed, model and text give the same characters.
+
+    The model is put in eval mode (and left there). A KV cache belongs to the weights
+    that filled it: make a new Generator after the weights change. One thread at a time:
+    a Generator is not safe to share between threads without a lock.
+    """
+
+    def __init__(
+        self,
+        model: CharModel,
+        vocab: Vocab,
+        seed_text: str = "",
+        options: SamplingOptions | None = None,
+        unknown: UnknownPolicy | str = UnknownPolicy.DROP,
+        replacement: str | None = None,
+        read_limit: int = READ_LIMIT,
+    ) -> None:
+        if model.vocab_size != vocab.size:
+            raise ValueError(
+                f"the model predicts {model.vocab_size} characters but the vocabulary "
+                f"has {vocab.size}"
+            )
+        self.model = model.eval()
+        self._device = model.device
+        self.vocab = vocab
+        self.unknown_policy = UnknownPolicy(unknown)
+        self.replacement = replacement
+        self.read_limit = max(1, read_limit)
+        self.rng = torch.Generator()
+        self._options = (options or SamplingOptions()).validate()
+        self.seed = 0
+        self.reset(seed_text)
+
+    def reset(self, seed_text: str = "") -> torch.Tensor:
+        """Forget everything read, reseed the RNG from options.seed, read seed_text."""
+        seed = self._options.seed
+        self.seed = secrets.randbits(63) if seed is None else seed
+        self.rng.manual_seed(self.seed)
+        self.unknown: list[tuple[int, str]] = []
+        self.n_generated = 0
+        self._parts: list[str] = []  # text read or generated, joined on demand
+        self._len = 0
+        self._state = self.model.init_state(1)
+        self._logits: torch.Tensor | None = None  # (V,) float32 on the CPU
+        self._probs: torch.Tensor | None = None
+        return self.feed(seed_text)
+
+    # ---- options ----------------------------------------------------------------
+
+    @property
+    def options(self) -> SamplingOptions:
+        return self._options
+
+    @options.setter
+    def options(self, options: SamplingOptions) -> None:
+        """Takes effect at the next character; a new, different seed reseeds the RNG."""
+        options.validate()
+        if options.seed is not None and options.seed != self._options.seed:
+            self.seed = options.seed
+            self.rng.manual_seed(options.seed)
+        self._options = options
+
+    # ---- reading ----------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """Everything read or generated so far, unknown characters included as given."""
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    @torch.inference_mode()
+    def feed(self, text: str) -> torch.Tensor:
+        """Read `text` after what came before; give the next-character distribution (V,)."""
+        if text:
+            ids = self.vocab.encode(text, self.unknown_policy, self.replacement)  # may raise
+            self.unknown.extend((self._len + i, ch) for i, ch in self.vocab.unknown_chars(text))
+            self._parts.append(text)
+            self._len += len(text)
+            self._read(ids)
+        return self.probs
+
+    def _read(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        # Nothing before the last `context_size` characters can change what comes next
+        # (nor the state for later ones): a longer text restarts from its tail, so a 100 KB
+        # paste runs a few hundred characters. Unbounded (RNN) models read `read_limit`.
+        limit = self.model.context_size or self.read_limit
+        if len(ids) >= limit:
+            self._state = self.model.init_state(1)
+            ids = ids[-limit:]
+        x = torch.tensor([ids], dtype=torch.long, device=self._device)  # (1, T)
+        for start in range(0, x.size(1), FEED_CHUNK):
+            logits, self._state = self.model.step(x[:, start : start + FEED_CHUNK], self._state)
+        self._logits = logits[0].float().cpu()  # (V,)
+        self._probs = None
+
+    @property
+    def probs(self) -> torch.Tensor:
+        """The model's next-character distribution (V,) (temperature 1, unfiltered)."""
+        if self._probs is None:
+            if self._logits is None:
+                self._probs = torch.full((self.vocab.size,), 1.0 / self.vocab.size)
+            else:
+                self._probs = torch.softmax(self._logits, dim=-1)
+        return self._probs
+
+    @property
+    def sampling_probs(self) -> torch.Tensor:
+        """The distribution (V,) the next character is drawn from under the current options."""
+        if self._logits is None:
+            return self.probs
+        return sampling_distribution(self._logits, self._options)
+
+    # ---- generating -------------------------------------------------------------
+
+    @torch.inference_mode()
+    def next_char(self) -> str:
+        """Draw one character with the current options, read it back, return it."""
+        if self._logits is None:
+            i = int(torch.randint(self.vocab.size, (1,), generator=self.rng))
+        else:
+            i = sample_id(self._logits, self._options, self.rng)
+        ch = self.vocab.chars[i]
+        self._parts.append(ch)
+        self._len += 1
+        self.n_generated += 1
+        x = torch.tensor([[i]], dtype=torch.long, device=self._device)  # (1, 1)
+        logits, self._state = self.model.step(x, self._state)
+        self._logits = logits[0].float().cpu()
+        self._probs = None
+        return ch
+
+    def __iter__(self) -> Iterator[str]:
+        """Yield characters until `options.length` of them (re-read at every character)."""
+        produced = 0
+        while produced < self._options.length:
+            yield self.next_char()
+            produced += 1
+
+
+# ---- one-shot helpers -----------------------------------------------------------------
+
+
+def next_char_distribution(
+    model: CharModel, vocab: Vocab, text: str, unknown: UnknownPolicy | str = "drop"
+) -> torch.Tensor:
+    """P(next character | text) as a (V,) tensor; uniform for an empty text."""
+    return Generator(model, vocab, text, unknown=unknown).probs
+
+
+def generate(
+    model: CharModel,
+    vocab: Vocab,
+    seed_text: str = "",
+    options: SamplingOptions | None = None,
+    unknown: UnknownPolicy | str = "drop",
+) -> Iterator[str]:
+    """Stream `options.length` characters after `seed_text` (bad input raises here, now)."""
+    return iter(Generator(model, vocab, seed_text, options, unknown))
