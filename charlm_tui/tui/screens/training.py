@@ -77,6 +77,7 @@ class TrainingScreen(CharLMScreen):
         Binding("w", "save", "Save"),
         Binding("u", "cycle_unit", "Unit"),
         Binding("m", "focus_model", "Model", show=False),
+        Binding("escape", "leave_form", "Leave form", show=False),
         Binding("left_square_bracket", "browse_sample(-1)", "Older sample", show=False),
         Binding("right_square_bracket", "browse_sample(1)", "Newer sample", show=False),
     ]
@@ -233,6 +234,15 @@ class TrainingScreen(CharLMScreen):
 
     def action_focus_model(self) -> None:
         self.query_one("#model-select").focus()
+
+    def action_leave_form(self) -> None:
+        """Esc in a settings field hands the keys back to the screen (s, p, x, w, u, 1-3)."""
+        start = self.query_one("#start", Button)
+        (start if not start.disabled else self.query_one(PerplexityPlot)).focus()
+
+    @on(Input.Submitted, "#settings Input")
+    def _setting_entered(self) -> None:
+        self.action_leave_form()
 
     def action_browse_sample(self, delta: int) -> None:
         evals = [e for e in self.charlm.history.evals if e.sample]

@@ -78,7 +78,7 @@ class PerplexityPlot(PlotextPlot):
         values = []
         for loss in losses:
             value = convert(loss, self.unit) if math.isfinite(loss) else math.inf
-            values.append(value if math.isfinite(value) else ceiling)
+            values.append(min(value, ceiling) if math.isfinite(value) else ceiling)
         return values
 
     def _draw(self) -> None:
@@ -101,6 +101,11 @@ class PerplexityPlot(PlotextPlot):
             if math.isfinite(v)
         ]
         top = max(finite + list(refs.values()) + [1.0])
+        uniform = refs.get("uniform", math.inf)
+        if math.isfinite(uniform):
+            # a diverging run must not squash the curves and the reference lines into the
+            # bottom row: anything above twice the uniform guess is drawn at the top
+            top = min(top, 2 * uniform)
         ceiling = top * 1.05
         low_step = 0
         high_step = max([self._total_steps, *steps, 1])

@@ -1,0 +1,85 @@
+"""Tests of single widgets: the chart survives inf/NaN, the bars and the knobs read right."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from charlm_tui.core.events import EvalCompleted
+from charlm_tui.core.metrics import References
+from charlm_tui.core.vocab import Vocab
+from charlm_tui.tui.screens.generate import LENGTHS, TOP_KS, _next_in
+from charlm_tui.tui.widgets.next_char_bars import NextCharBars, bar
+from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
+
+
+def evaluation(step: int, train: float, val: float) -> EvalCompleted:
+    return EvalCompleted(
+        step=step,
+        total_steps=30,
+        train_loss=train,
+        val_loss=val,
+        best_val_loss=val,
+        is_best=False,
+        elapsed_s=0.0,
+    )
+
+
+class OneWidget(App[None]):
+    def __init__(self, widget) -> None:  # noqa: ANN001
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
+
+
+async def test_chart_draws_inf_and_nan_without_crashing() -> None:
+    """A diverged run (inf, then NaN) draws at the top of the chart in every unit."""
+    plot = PerplexityPlot()
+    refs = References(uniform=math.log(35), unigram=3.1, bigram=2.9)
+    async with OneWidget(plot).run_test(size=(60, 16)) as pilot:
+        evals = [
+            evaluation(10, 3.0, 3.1),
+            evaluation(20, math.inf, 900.0),
+            evaluation(30, math.nan, math.nan),
+        ]
+        for unit in ("perplexity", "loss", "bpc"):
+            plot.unit = unit
+            plot.show_run(evals, refs, total_steps=30)
+            await pilot.pause()
+            text = Text.from_ansi(plot.plt.build()).plain  # what render() drew
+            assert "uniform" in text and "bigram" in text
+
+
+def test_bar_is_drawn_in_eighths() -> None:
+    assert bar(1.0, 4) == "████"
+    assert bar(0.5, 4) == "██"
+    assert bar(1 / 32, 4) == "▏"
+    assert bar(0.0, 4) == ""
+
+
+async def test_bars_show_the_most_likely_first() -> None:
+    """Top characters by probability, with spaces made visible and the entropy in bits."""
+    vocab = Vocab.from_text("ab c")
+    probs = torch.tensor([0.5, 0.1, 0.15, 0.25])  # ' ', 'a', 'b', 'c'
+    bars = NextCharBars()
+    async with OneWidget(bars).run_test(size=(40, 8)) as pilot:
+        bars.show(probs, vocab, entropy_bits=1.74)
+        await pilot.pause()
+        assert [ch for ch, _ in bars.top_chars] == [" ", "c", "b", "a"]
+        rendered = str(bars.render())
+        assert "entropy 1.74 bits" in rendered and "␣" in rendered and "50.0%" in rendered
+
+
+def test_knob_steps_clamp_and_order() -> None:
+    """top-k goes 1..40 then off (all characters); lengths clamp at both ends."""
+    assert _next_in(TOP_KS, 0, -1) == 40  # off -> the largest k
+    assert _next_in(TOP_KS, 40, 1) == 0  # the largest k -> off
+    assert _next_in(TOP_KS, 1, -1) == 1
+    assert _next_in(TOP_KS, 7, 1) == 10  # a value set elsewhere steps to its neighbour
+    assert _next_in(LENGTHS, LENGTHS[-1], 1) == LENGTHS[-1]
+    assert _next_in(LENGTHS, LENGTHS[0], -1) == LENGTHS[0]
