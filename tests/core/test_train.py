@@ -112,7 +112,8 @@ def test_a_learning_rate_that_drives_the_loss_to_inf_stops_with_a_reason(tmp_pat
     assert "learning rate" in result.message and result.step < 200
     finished = seen[-1]
     assert isinstance(finished, ev.TrainingFinished) and finished.reason == "non_finite"
-    assert all(math.isfinite(float(p.sum())) or True for p in trainer.model.parameters())
+    # the step that produced the bad loss was never applied: the weights stay finite
+    assert all(bool(torch.isfinite(p).all()) for p in trainer.model.parameters())
     if (tmp_path / "last.safetensors").exists():  # the last good checkpoint is loadable
         assert load_checkpoint(tmp_path / "last.safetensors").step < result.step + 1
 
