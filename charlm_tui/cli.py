@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,18 @@ EXAMPLES = {
 
 class UserError(Exception):
     """An error to show as one line, without a traceback."""
+
+
+def say(*parts: object, file: Any = None, end: str = "\n") -> None:
+    """print(), except that a terminal that has gone (SSH dropped: EIO) is not an error.
+
+    Training goes on printing after SIGHUP until its next step boundary; a failed write
+    there must not break the loop before it saves.
+    """
+    try:
+        print(*parts, file=file or sys.stdout, end=end, flush=True)
+    except OSError:
+        pass
 
 
 def _fmt(parser: type[argparse.HelpFormatter]) -> Any:
@@ -174,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", choices=["val", "train"], default="val", help="default val")
     ev.add_argument("--text", metavar="FILE", help="evaluate on any UTF-8 text file instead")
     ev.add_argument("--corpus", metavar="NAME_OR_PATH", help="corpus (default: the run's own)")
+    ev.add_argument("--encoding", default="utf-8", help="text encoding of a local file")
+    ev.add_argument(
+        "--encoding-errors",
+        default="strict",
+        choices=["strict", "replace", "ignore"],
+        help="what to do with undecodable bytes (default: refuse the file)",
+    )
     ev.add_argument("--offline", action="store_true", help="never download a corpus")
 
     bench = add("bench", "measure training and generation speed on this machine")
@@ -286,7 +306,7 @@ class StopOnSignal:
         if self.stop.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.stop.set()
-        print(
+        say(
             f"\n{signal.Signals(signum).name}: stopping at the next step and saving…",
             file=sys.stderr,
         )
@@ -316,7 +336,7 @@ class ConsoleReporter:
                 frac = event.step / max(1, event.total_steps)
                 bar = "#" * int(frac * 30)
                 rate = event.step / max(1e-9, event.elapsed_s)
-                print(
+                say(
                     f"\r[{bar:<30}] {event.step}/{event.total_steps} loss {event.loss:.3f} "
                     f"{rate:.0f} steps/s",
                     end="",
@@ -325,7 +345,7 @@ class ConsoleReporter:
         elif isinstance(event, ev.TrainingStarted):
             if not self.quiet:
                 where = f" -> {event.run_dir}" if event.run_dir else ""
-                print(
+                say(
                     f"training {event.model} ({event.n_params:,} parameters, vocabulary "
                     f"{event.vocab_size}, {event.total_steps} steps from {event.start_step}, "
                     f"{event.device}){where}"
@@ -343,16 +363,19 @@ class ConsoleReporter:
                 f"val ppl {event.val_perplexity:7.3f}  val bpc {event.val_bits_per_char:.3f}"
                 f"  {event.elapsed_s:6.1f}s{best}"
             )
-            print(line)
+            say(line)
             if event.sample:
-                print("   | " + event.sample[:100].replace("\n", "⏎"))
+                say("   | " + event.sample[:100].replace("\n", "⏎"))
         elif isinstance(event, ev.TrainingFinished):
             self._clear()
-            print(event.message)
+            if event.reason in ("error", "non_finite"):
+                say(f"charlm train: {event.message}", file=sys.stderr)
+            else:
+                say(event.message)
 
     def _clear(self) -> None:
         if self.tty and not self.quiet:
-            print("\r" + " " * 78 + "\r", end="", file=sys.stderr)
+            say("\r" + " " * 78 + "\r", end="", file=sys.stderr)
 
 
 def _init_distributed() -> str | None:
@@ -398,7 +421,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if device is not None:
         config.device = device
     corpus = load_corpus_arg(args, corpus_arg)
-    reporter = ConsoleReporter(quiet=args.quiet, notebook=config.recipe == "notebook")
+    reporter: Any = ConsoleReporter(quiet=args.quiet, notebook=config.recipe == "notebook")
+    if int(os.environ.get("RANK", "0")) != 0:
+        reporter = None  # under torchrun only rank 0 reports; the others train in step
     trainer = Trainer(
         config,
         corpus.text,
@@ -411,9 +436,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.resume_from(args.resume)
     stop = threading.Event()
     with StopOnSignal(stop):
-        result = trainer.run(stop)
+        try:
+            result = trainer.run(stop)
+        finally:
+            if device is not None:
+                import torch.distributed as dist
+
+                dist.destroy_process_group()
     if result.reason == "non_finite":
         return 3
+    if result.reason == "error":  # a write failed; the message said what survived
+        return 2
     return 0
 
 
@@ -435,7 +468,10 @@ def _model_for_sampling(args: argparse.Namespace) -> tuple[Any, Any, str]:
     vocab = Vocab.from_text(corpus.text)
     if args.seed is not None:
         torch.manual_seed(args.seed)
-    model = build_model(args.model, vocab.size).eval()
+    try:
+        model = build_model(args.model, vocab.size).eval()
+    except ValueError as exc:  # an unknown model name, said with the valid ones
+        raise UserError(str(exc)) from None
     return model, vocab, f"untrained {args.model} (vocabulary of {corpus.name})"
 
 
@@ -454,6 +490,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     model, vocab, what = _model_for_sampling(args)
     print(f"# {what}", file=sys.stderr)
+    # The corpus was NFC-normalised; a seed typed on a terminal that sends NFD (macOS)
+    # must match it, or every accented letter would read as unknown.
+    args.seed_text = unicodedata.normalize("NFC", args.seed_text)
     try:
         gen = Generator(model, vocab, args.seed_text, options, unknown=args.unknown)
     except ValueError as exc:
@@ -490,7 +529,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     tc = loaded.checkpoint.train_config or {}
     block = int(tc.get("block_size", 64))
     if args.text:
-        text = read_text_file(args.text)
+        text = read_text_file(args.text, encoding=args.encoding, errors=args.encoding_errors)
         unknown = loaded.vocab.unknown_chars(text)
         if unknown:
             chars = sorted({c for _, c in unknown})
@@ -506,6 +545,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             corpus=args.corpus or loaded.checkpoint.metrics.get("corpus") or "sherlock",
             keep_newlines=False,
             offline=args.offline,
+            encoding=args.encoding,
+            encoding_errors=args.encoding_errors,
         )
         corpus = load_corpus_arg(ns)
         data_all = encode_corpus(corpus.text, loaded.vocab, policy="drop")
@@ -573,8 +614,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"charlm {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+        say("\ninterrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `charlm prep | head`: the reader left; so do we, quietly
+        # Python would complain again when it flushes stdout at exit: point it at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def tui_main() -> int:

@@ -127,3 +127,48 @@ def test_bad_corpus_and_bad_checkpoint_give_one_line_not_a_traceback(tmp_path: P
 
     result = run_charlm("train", "--corpus", "no_such_corpus")
     assert result.returncode == 2 and "neither a corpus name" in result.stderr
+
+
+def test_torchrun_trains_with_distributed_data_parallel_on_two_processes(tiny_corpus, tmp_path):
+    """Two CPU processes (gloo) train one model; only rank 0 reports and saves."""
+    out_dir = tmp_path / "ddp"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "-m",
+            "charlm_tui",
+            "train",
+            "--corpus",
+            str(tiny_corpus),
+            "--model",
+            "gpt",
+            "--n-layer",
+            "1",
+            "--n-embd",
+            "16",
+            "--n-head",
+            "2",
+            "--block-size",
+            "8",
+            "--batch-size",
+            "4",
+            "--steps",
+            "20",
+            "--eval-interval",
+            "10",
+            "--sample-length",
+            "0",
+            "--out",
+            str(out_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("finished 20 steps") == 1
+    assert (out_dir / "last.safetensors").is_file()
