@@ -60,10 +60,8 @@ class DatasetScreen(CharLMScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_bar()
         with Horizontal(id="corpus-bar"):
-            corpus = self.charlm.options.corpus
             yield Select(
                 [(f"{name}: {entry.title}", name) for name, entry in CATALOG.items()],
-                value=corpus if corpus in CATALOG else Select.NULL,
                 prompt="a catalog corpus",
                 compact=True,
                 id="corpus-select",
@@ -105,7 +103,10 @@ class DatasetScreen(CharLMScreen):
         # what the app loads at start: setting the widgets below must not load it again
         self._source = source
         self._requested: tuple[str, bool] | None = (source, newlines)
-        if source not in CATALOG:
+        if source in CATALOG:
+            # set after mount: a value given to Select() is not shown until it changes
+            self.query_one("#corpus-select", Select).value = source
+        else:
             self.query_one("#path-input", Input).value = source
         self.query_one("#newlines", Checkbox).value = newlines
         self.watch(app, "dataset", self._show_dataset)
@@ -126,14 +127,14 @@ class DatasetScreen(CharLMScreen):
 
     @on(Select.Changed, "#corpus-select")
     def _corpus_chosen(self, event: Select.Changed) -> None:
-        if not isinstance(event.value, str) or event.value == self._source:
-            return  # the blank prompt, or what is already loaded or loading
+        if not isinstance(event.value, str):
+            return  # the blank prompt
         self._source = event.value
         box = self.query_one("#newlines", Checkbox)
         if box.value != (event.value == "sherlock"):
             box.value = event.value == "sherlock"  # its Changed handler loads
-        else:
-            self._load(event.value)
+        else:  # the same choice again after a failure is a retry
+            self._load(event.value, again=self.charlm.load_error is not None)
 
     @on(Input.Submitted, "#path-input")
     def _path_submitted(self, event: Input.Submitted) -> None:
@@ -182,7 +183,14 @@ class DatasetScreen(CharLMScreen):
         message = self.query_one("#dataset-message", Static)
         message.set_class(error is not None, "-error")
         if error is not None:
-            message.update(Text.assemble(("Could not load: ", "bold"), error))
+            message.update(
+                Text.assemble(
+                    ("Could not load: ", "bold"),
+                    error,
+                    "\nHere: pick python-docs from the list (c), always at hand offline, "
+                    "or type the path of a text file (o).",
+                )
+            )
         elif self.charlm.dataset is not None:
             self._show_dataset(self.charlm.dataset)
 
