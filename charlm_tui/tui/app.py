@@ -326,7 +326,12 @@ class CharLMApp(App[int]):
                 self.post_message(messages.StepCompleted(event))
                 self._serve_requests(trainer, stop)
             elif isinstance(event, (events.EvalCompleted, events.TrainingFinished)):
-                snapshot = trainer.snapshot() if trainer is not None else None
+                snapshot = None
+                if trainer is not None:
+                    # building the copy draws from the global RNG; a run watched in the TUI
+                    # must draw exactly what the same run under `charlm train` draws
+                    with torch.random.fork_rng(devices=[]):
+                        snapshot = trainer.snapshot()
                 if isinstance(event, events.EvalCompleted):
                     self.post_message(messages.EvalCompleted(event, snapshot))
                 else:
@@ -478,5 +483,5 @@ def run_tui(
     app = CharLMApp(options)
     app.run()
     if app.result is not None and app.result.reason == "stopped":
-        print(f"charlm-tui: {app.result.message}", file=out)
+        print(f"charlm-tui: {app.result.message} (using charlm train)", file=out)
     return int(app.return_code or 0)
