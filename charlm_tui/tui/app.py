@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
@@ -45,6 +46,9 @@ HEADLESS_HINT = (
 )
 
 QUIT_GRACE_S = 30.0  # longest wait for the trainer to reach a step boundary and save
+
+
+STEP_POST_INTERVAL_S = 0.05  # at most ~20 step messages a second reach the UI
 
 
 def default_threads() -> int:
@@ -320,10 +324,18 @@ class CharLMApp(App[int]):
         the app shuts down, but the thread runs on to its step boundary and final save.
         """
         trainer: Trainer | None = None
+        last_post = 0.0
 
         def report(event: events.TrainingEvent) -> None:
+            nonlocal last_post
             if isinstance(event, events.StepCompleted):
-                self.post_message(messages.StepCompleted(event))
+                # The screen redraws a few times a second, so a few step messages a second
+                # are all it can use; posting every step made the UI thread compete with
+                # training for the GIL (the notebook model runs hundreds of steps a second).
+                now = time.monotonic()
+                if now - last_post >= STEP_POST_INTERVAL_S or event.step == event.total_steps:
+                    last_post = now
+                    self.post_message(messages.StepCompleted(event))
                 self._serve_requests(trainer, stop)
             elif isinstance(event, (events.EvalCompleted, events.TrainingFinished)):
                 snapshot = None
