@@ -59,11 +59,20 @@ class References:
         return {name: perplexity(getattr(self, name)) for name in ("uniform", "unigram", "bigram")}
 
 
-def _counts(ids: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
-    unigram = np.bincount(ids, minlength=vocab_size).astype(np.float64)
-    pairs = ids[:-1].astype(np.int64) * vocab_size + ids[1:]
-    bigram = np.bincount(pairs, minlength=vocab_size * vocab_size).astype(np.float64)
-    return unigram, bigram.reshape(vocab_size, vocab_size)
+def _pair_counts(
+    first: np.ndarray, second: np.ndarray, tr: np.ndarray, vocab_size: int
+) -> np.ndarray:
+    """How often each (first[i], second[i]) pair follows in `tr`: (N,) float64.
+
+    Sparse: only the pairs that occur are counted, so memory follows the text, not V^2 (a
+    dense V x V table for 70,000 distinct characters would be 36 GiB).
+    """
+    seen, counts = np.unique(tr[:-1] * vocab_size + tr[1:], return_counts=True)
+    if len(seen) == 0:
+        return np.zeros(len(first), dtype=np.float64)
+    wanted = first * vocab_size + second
+    at = np.searchsorted(seen, wanted).clip(max=len(seen) - 1)
+    return np.where(seen[at] == wanted, counts[at], 0).astype(np.float64)
 
 
 def reference_losses(
@@ -80,11 +89,17 @@ def reference_losses(
     """
     tr = np.asarray(train, dtype=np.int64)
     va = np.asarray(val, dtype=np.int64)
-    uni, bi = _counts(tr, vocab_size)
+    uni = np.bincount(tr, minlength=vocab_size).astype(np.float64)
     p_uni = (uni + smoothing) / (uni.sum() + smoothing * vocab_size)
-    p_bi = (bi + smoothing) / (bi.sum(axis=1, keepdims=True) + smoothing * vocab_size)
     unigram = float(-np.log(p_uni[va]).mean())
-    bigram = float(-np.log(p_bi[va[:-1], va[1:]]).mean()) if len(va) > 1 else unigram
+    if len(va) > 1:
+        # counts of "a then b" over counts of "a followed by anything", smoothed
+        rows = np.bincount(tr[:-1], minlength=vocab_size).astype(np.float64)
+        pairs = _pair_counts(va[:-1], va[1:], tr, vocab_size)
+        p_bi = (pairs + smoothing) / (rows[va[:-1]] + smoothing * vocab_size)
+        bigram = float(-np.log(p_bi).mean())
+    else:
+        bigram = unigram
     return References(uniform=math.log(vocab_size), unigram=unigram, bigram=bigram)
 
 

@@ -1,0 +1,45 @@
+"""Fixtures of the reliability tests: tiny corpora, a fresh user's folders, app builders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from charlm_tui.tui.app import CharLMApp, TuiOptions
+from tests.reliability.harness import TINY_TEXT, isolated_env
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.txt"
+    path.write_text(TINY_TEXT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def fresh_user(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """An empty working folder and the environment of a user whose folders are all in tmp."""
+    cwd = tmp_path / "work"
+    cwd.mkdir()
+    (cwd / "tiny.txt").write_text(TINY_TEXT, encoding="utf-8")
+    return cwd, isolated_env(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Callable[..., CharLMApp]:
+    """A CharLMApp with one torch thread and its runs under tmp_path/runs."""
+
+    def build(corpus: str | Path, **options: object) -> CharLMApp:
+        settings = {"corpus": str(corpus), "threads": 1, "runs_root": tmp_path / "runs"}
+        settings.update(options)
+        return CharLMApp(TuiOptions(**settings))  # type: ignore[arg-type]
+
+    return build
