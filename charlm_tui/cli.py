@@ -47,6 +47,7 @@ EXAMPLES = {
     "bench": """examples:
   charlm bench --quick      # under a minute
   charlm bench              # the full table
+  charlm bench --quick --device cuda
 """,
     "tui": """examples:
   charlm tui
@@ -167,9 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--eval-batches", type=int, help="val batches per eval")
     g.add_argument("--sample-length", type=int, help="characters sampled at each eval")
     g.add_argument("--seed", type=int, help="seed (default 1, as the notebook)")
+    g.add_argument("--train-fraction", type=float, help="train part of the split (default 0.8)")
     g = train.add_argument_group("machine and files")
     g.add_argument("--device", help="auto (default), cpu, cuda, mps")
-    g.add_argument("--dtype", choices=["float32", "bfloat16"], help="precision (autocast)")
+    g.add_argument(
+        "--dtype",
+        choices=["auto", "float32", "bfloat16"],
+        help="precision: auto (default) is bfloat16 autocast where the hardware has it",
+    )
     g.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     g.add_argument("--out", metavar="DIR", help="run folder (default: in the user data dir)")
     g.add_argument("--resume", metavar="CHECKPOINT", help="continue a run exactly")
@@ -199,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = add("bench", "measure training and generation speed on this machine")
     bench.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     bench.add_argument("--corpus", default="shakespeare", metavar="NAME_OR_PATH")
+    bench.add_argument("--device", default="auto", help="auto (default), cpu, cuda, mps")
 
     serve = add("serve", "serve the app in a browser (needs textual-serve)")
     serve.add_argument("--host", default="localhost")
@@ -285,7 +292,7 @@ def encode_to_file_from_text(text: str, vocab: Any, out: str, encode_to_file: An
 MODEL_FLAGS = ("n_layer", "n_head", "n_embd", "dropout")
 TRAIN_FLAGS = (
     "recipe steps batch_size block_size lr min_lr weight_decay warmup_steps grad_clip "
-    "eval_interval eval_batches sample_length seed device dtype threads"
+    "eval_interval eval_batches sample_length seed train_fraction device dtype threads"
 ).split()
 
 
@@ -575,7 +582,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from charlm_tui.bench import run_bench
 
-    return run_bench(quick=args.quick, corpus=args.corpus)
+    return run_bench(quick=args.quick, corpus=args.corpus, device=args.device)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

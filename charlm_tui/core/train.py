@@ -50,6 +50,7 @@ from charlm_tui.core.events import (
     TrainingStarted,
 )
 from charlm_tui.core.models import build_model
+from charlm_tui.core.precision import DTYPES, autocast, resolve_dtype
 from charlm_tui.core.vocab import Vocab
 
 
@@ -84,7 +85,7 @@ class TrainConfig:
     sample_length: int = 120
     seed: int = 1
     device: str = "auto"
-    dtype: str = "float32"  # "float32" or "bfloat16" (autocast)
+    dtype: str = "auto"  # "float32", "bfloat16" (autocast), "auto": bfloat16 where native
     threads: int | None = None
     train_fraction: float = 0.8
     checkpoint_interval: int = 0  # steps between "last" checkpoints; 0 = evals only
@@ -129,8 +130,8 @@ class TrainConfig:
                 problems.append(f"{name} must be >= 1 (got {getattr(self, name)})")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             problems.append(f"lr must be a positive number (got {self.lr})")
-        if self.dtype not in ("float32", "bfloat16"):
-            problems.append(f"dtype must be float32 or bfloat16 (got {self.dtype})")
+        if self.dtype not in DTYPES:
+            problems.append(f"dtype must be auto, float32 or bfloat16 (got {self.dtype})")
         if self.recipe not in ("notebook", "modern"):
             problems.append(f"recipe must be notebook or modern (got {self.recipe})")
         if problems:
@@ -197,6 +198,7 @@ class Trainer:
         self.split: Split = split_ids(encode_corpus(text, self.vocab), config.train_fraction)
         self.rank, self.world_size = _distributed()
         self.device = pick_device(config.device)
+        self.dtype = resolve_dtype(config.dtype, self.device)  # what "auto" means here
 
         torch.manual_seed(config.seed)
         random.seed(config.seed)
@@ -256,9 +258,7 @@ class Trainer:
         return sum(p.numel() for p in self.model.parameters())
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.config.dtype == "bfloat16":
-            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self.dtype, self.device)
 
     # --- data -------------------------------------------------------------------------
 
