@@ -17,6 +17,7 @@ here prints: the CLI and the TUI subscribe to the events in ``core.events``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -49,13 +50,19 @@ from charlm_tui.core.events import (
     TrainingFinished,
     TrainingStarted,
 )
-from charlm_tui.core.models import build_model
-from charlm_tui.core.precision import DTYPES, autocast, resolve_dtype
+from charlm_tui.core.models import REGISTRY, build_model
 from charlm_tui.core.vocab import Vocab
 
 
 class ConfigError(ValueError):
     """A training setting is out of range; the message names it and the valid range."""
+
+
+class RunFolderError(OSError):
+    """The run folder could not be written (config, metrics); the message says where and why."""
+
+
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
 
 EventCallback = Callable[[TrainingEvent], None]
@@ -85,7 +92,7 @@ class TrainConfig:
     sample_length: int = 120
     seed: int = 1
     device: str = "auto"
-    dtype: str = "auto"  # "float32", "bfloat16" (autocast), "auto": bfloat16 where native
+    dtype: str = "float32"  # "float32" or "bfloat16" (autocast)
     threads: int | None = None
     train_fraction: float = 0.8
     checkpoint_interval: int = 0  # steps between "last" checkpoints; 0 = evals only
@@ -128,10 +135,30 @@ class TrainConfig:
         for name in ("steps_per_epoch", "batch_size", "block_size", "eval_interval"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1 (got {getattr(self, name)})")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            problems.append(f"lr must be a positive number (got {self.lr})")
-        if self.dtype not in DTYPES:
-            problems.append(f"dtype must be auto, float32 or bfloat16 (got {self.dtype})")
+        if self.model not in REGISTRY:
+            problems.append(f"model must be one of {', '.join(REGISTRY)} (got {self.model!r})")
+        if self.eval_batches < 1:
+            problems.append(f"eval_batches must be >= 1 (got {self.eval_batches})")
+        for name in ("warmup_steps", "checkpoint_interval", "sample_length"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0 (got {getattr(self, name)})")
+        if self.threads is not None and self.threads < 0:
+            problems.append(f"threads must be >= 1, or 0 for automatic (got {self.threads})")
+        # float32 parameters: a larger lr overflows inside the optimizer step itself
+        if not (0 < self.lr <= _FLOAT32_MAX):
+            problems.append(
+                f"lr must be a positive number up to {_FLOAT32_MAX:.3g} (got {self.lr})"
+            )
+        for name in ("min_lr", "weight_decay", "grad_clip"):
+            value = getattr(self, name)
+            if not (0 <= value <= _FLOAT32_MAX):
+                problems.append(f"{name} must be a number >= 0 (got {value})")
+        if not 0 <= self.beta2 < 1:
+            problems.append(f"beta2 must be in [0, 1) (got {self.beta2})")
+        if not 0 < self.train_fraction < 1:
+            problems.append(f"train_fraction must be between 0 and 1 (got {self.train_fraction})")
+        if self.dtype not in ("float32", "bfloat16"):
+            problems.append(f"dtype must be float32 or bfloat16 (got {self.dtype})")
         if self.recipe not in ("notebook", "modern"):
             problems.append(f"recipe must be notebook or modern (got {self.recipe})")
         if problems:
@@ -152,8 +179,26 @@ class TrainResult:
 
 
 def pick_device(name: str = "auto") -> torch.device:
+    """`auto` picks cuda, then mps, then cpu; a named device must exist on this machine."""
     if name != "auto":
-        return torch.device(name)
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise ConfigError(f"device must be auto, cpu, cuda or mps (got {name!r})") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(
+                f"device {name!r} is not available here (no CUDA GPU, or a CPU-only torch); "
+                "use the device auto or cpu"
+            )
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            raise ConfigError(
+                f"device {name!r} does not exist: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+        mps = getattr(torch.backends, "mps", None)
+        if device.type == "mps" and not (mps and mps.is_available()):
+            raise ConfigError(f"device {name!r} is not available here; use auto or cpu")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
@@ -198,12 +243,14 @@ class Trainer:
         self.split: Split = split_ids(encode_corpus(text, self.vocab), config.train_fraction)
         self.rank, self.world_size = _distributed()
         self.device = pick_device(config.device)
-        self.dtype = resolve_dtype(config.dtype, self.device)  # what "auto" means here
 
         torch.manual_seed(config.seed)
         random.seed(config.seed)
         np.random.seed(config.seed)
-        self.model = build_model(config.model, self.vocab.size, **config.model_overrides)
+        try:
+            self.model = build_model(config.model, self.vocab.size, **config.model_overrides)
+        except (TypeError, ValueError) as exc:  # an unknown or invalid model setting
+            raise ConfigError(str(exc)) from None
         self.model.to(self.device)
         self.block_size = config.block_size
         check_size(self.split, self.block_size)
@@ -258,7 +305,9 @@ class Trainer:
         return sum(p.numel() for p in self.model.parameters())
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        return autocast(self.dtype, self.device)
+        if self.config.dtype == "bfloat16":
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     # --- data -------------------------------------------------------------------------
 
@@ -317,7 +366,11 @@ class Trainer:
         path = self.checkpoint_path(which)
         if path is None or self.rank != 0:
             return None
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
+            # never overwrite a good checkpoint with weights that can only give NaN
+            raise NonFiniteLoss(
+                self.step, math.nan, self.optimizer.param_groups[0]["lr"], "weights"
+            )
         ckpt.save_checkpoint(
             path,
             model=self.model,
@@ -350,18 +403,33 @@ class Trainer:
             model_name=self.config.model,
             vocab_chars=list(self.vocab.chars),
             model=self.model,
+            optimizer=self.optimizer,
         )
+        metrics = state.metrics
+        try:  # read everything before changing anything, so a damaged file changes nothing
+            best_val_loss = float(metrics.get("best_val_loss", math.inf))
+            epoch_losses = [float(x) for x in metrics.get("epoch_losses", [])]
+            elapsed_before = float(metrics.get("elapsed_s", 0.0))
+            history = [EvalCompleted(**e) for e in metrics.get("history", [])]
+        except (TypeError, ValueError) as exc:
+            raise ckpt.CheckpointError(
+                path, f"its training history is damaged ({exc})", "Start a new run from it"
+            ) from None
         self.model.load_state_dict(state.model_state())
         optim_state = state.optimizer_state()
         if optim_state is not None:
-            self.optimizer.load_state_dict(optim_state)
+            try:
+                self.optimizer.load_state_dict(optim_state)
+            except (KeyError, ValueError, RuntimeError) as exc:
+                raise ckpt.IncompatibleCheckpointError(
+                    path, f"its optimizer state does not fit this run ({exc})"
+                ) from None
         ckpt.restore_rng(state, generators={"train": self.train_gen, "val": self.val_gen})
         self.step = state.step
-        metrics = state.metrics
-        self.best_val_loss = float(metrics.get("best_val_loss", math.inf))
-        self.epoch_losses = [float(x) for x in metrics.get("epoch_losses", [])]
-        self._elapsed_before = float(metrics.get("elapsed_s", 0.0))
-        self.history = [EvalCompleted(**e) for e in metrics.get("history", [])]
+        self.best_val_loss = best_val_loss
+        self.epoch_losses = epoch_losses
+        self._elapsed_before = elapsed_before
+        self.history = history
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -370,23 +438,53 @@ class Trainer:
         started = getattr(self, "_started", None)
         return self._elapsed_before + (time.perf_counter() - started if started else 0.0)
 
+    @contextlib.contextmanager
+    def _writing(self, path: Path) -> Iterator[None]:
+        """Turn an OSError while writing `path` into a RunFolderError that says what to do."""
+        try:
+            yield
+        except OSError as exc:
+            detail = exc.strerror or str(exc) or type(exc).__name__
+            if exc.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
+                advice = "the disk is full (or a file-size limit was hit); free some space"
+            elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
+                advice = "a file stands where the run folder should be"
+            else:
+                advice = "the folder may not be writable"
+            raise RunFolderError(
+                f"cannot write {path} ({detail}): {advice}, or choose another run folder"
+            ) from exc
+
     def _write_run_files(self) -> None:
         if self.out_dir is None or self.rank != 0:
             return
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         info = {
             "train_config": self.config.to_dict(),
             "model_config": self.model_config_dict(),
             "vocab": self.vocab.to_json(),
             "corpus": self.corpus_name,
         }
-        (self.out_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
+        target = self.out_dir / "config.json"
+        with self._writing(target):
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(info, indent=2, ensure_ascii=False))
 
     def _log_metrics(self, event: EvalCompleted) -> None:
         if self.out_dir is None or self.rank != 0:
             return
-        with open(self.out_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+        target = self.out_dir / "metrics.jsonl"
+        with self._writing(target), open(target, "a", encoding="utf-8") as f:
             f.write(json.dumps(asdict(event), ensure_ascii=False) + "\n")
+
+    def _last_good_checkpoint(self) -> str:
+        """The note "; the last good checkpoint is PATH (step N)", or "" when there is none."""
+        last = self.checkpoint_path("last")
+        if last is None or not last.is_file():
+            return ""
+        try:
+            return f"; the last good checkpoint is {last} (step {ckpt.read_metadata(last)['step']})"
+        except ckpt.CheckpointError:
+            return ""
 
     def _eval_due(self) -> bool:
         c = self.config
@@ -481,7 +579,6 @@ class Trainer:
             torch.set_num_threads(self.auto_threads())
         self._started = time.perf_counter()
         self._start_step = self.step
-        self._write_run_files()
         self.on_event(
             TrainingStarted(
                 run_dir=self.out_dir,
@@ -497,25 +594,33 @@ class Trainer:
         reason: Literal["completed", "stopped", "non_finite", "error"] = "completed"
         message = ""
         try:
+            self._write_run_files()
             for _ in self.steps(stop):
                 if self._eval_due() and self.rank == 0:
                     event = self._do_eval()
+                    if not math.isfinite(event.val_loss):
+                        # the last step's update broke the weights: they must not be saved
+                        lr = self.optimizer.param_groups[0]["lr"]
+                        raise NonFiniteLoss(self.step, event.val_loss, lr, "validation loss")
                     if event.is_best:
                         self.save("best", "best")
                     self.save("last", "last")
                 elif c.checkpoint_interval and self.step % c.checkpoint_interval == 0:
                     self.save("last", "last")
+            if stop.is_set():
+                reason = "stopped"
+                self.save("last", "stop")
+                message = f"stopped at step {self.step} of {c.steps}"
+                if self.out_dir is not None:
+                    message += f"; resume with --resume {self.checkpoint_path('last')}"
         except NonFiniteLoss as exc:
-            reason, message = "non_finite", str(exc)
-            last = self.checkpoint_path("last")
-            if last is not None and last.exists():
-                message += f"; the last good checkpoint is {last}"
-        if reason == "completed" and stop.is_set():
-            reason = "stopped"
-            self.save("last", "stop")
-            message = f"stopped at step {self.step} of {c.steps}"
-            if self.out_dir is not None:
-                message += f"; resume with --resume {self.checkpoint_path('last')}"
+            reason, message = "non_finite", str(exc) + self._last_good_checkpoint()
+        except ckpt.CheckpointError as exc:  # a save failed; its message names what survived
+            reason, message = "error", f"training stopped at step {self.step}: {exc}"
+        except RunFolderError as exc:
+            reason = "error"
+            where = "could not start" if self.step == self._start_step else "stopped"
+            message = f"training {where} at step {self.step}: {exc}{self._last_good_checkpoint()}"
         final: float | None = None
         if reason == "completed":
             if c.final_eval and self.rank == 0:
@@ -548,11 +653,14 @@ class Trainer:
 
 
 class NonFiniteLoss(RuntimeError):
-    """The loss became NaN or inf; training stops before the bad step is applied."""
+    """The loss (or the validation loss, or the weights) became NaN or inf; training stops
+    before the bad step is applied or saved."""
 
-    def __init__(self, step: int, value: float, lr: float) -> None:
+    def __init__(self, step: int, value: float, lr: float, what: str = "loss") -> None:
+        became = "non-finite" if what == "weights" else str(value)
+        done = "applying it" if what == "loss" else "saving the weights"
         super().__init__(
-            f"the loss became {value} at step {step}, so training stopped before applying it "
+            f"the {what} became {became} at step {step}, so training stopped before {done} "
             f"(learning rate {lr:g}: try a smaller --lr or gradient clipping)"
         )
         self.step, self.value, self.lr = step, value, lr
