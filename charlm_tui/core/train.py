@@ -51,6 +51,7 @@ from charlm_tui.core.events import (
     TrainingStarted,
 )
 from charlm_tui.core.models import REGISTRY, build_model
+from charlm_tui.core.precision import DTYPES, autocast, resolve_dtype
 from charlm_tui.core.vocab import Vocab
 
 
@@ -92,7 +93,7 @@ class TrainConfig:
     sample_length: int = 120
     seed: int = 1
     device: str = "auto"
-    dtype: str = "float32"  # "float32" or "bfloat16" (autocast)
+    dtype: str = "auto"  # "float32", "bfloat16" (autocast), "auto": bfloat16 where native
     threads: int | None = None
     train_fraction: float = 0.8
     checkpoint_interval: int = 0  # steps between "last" checkpoints; 0 = evals only
@@ -157,8 +158,8 @@ class TrainConfig:
             problems.append(f"beta2 must be in [0, 1) (got {self.beta2})")
         if not 0 < self.train_fraction < 1:
             problems.append(f"train_fraction must be between 0 and 1 (got {self.train_fraction})")
-        if self.dtype not in ("float32", "bfloat16"):
-            problems.append(f"dtype must be float32 or bfloat16 (got {self.dtype})")
+        if self.dtype not in DTYPES:
+            problems.append(f"dtype must be auto, float32 or bfloat16 (got {self.dtype})")
         if self.recipe not in ("notebook", "modern"):
             problems.append(f"recipe must be notebook or modern (got {self.recipe})")
         if problems:
@@ -243,6 +244,7 @@ class Trainer:
         self.split: Split = split_ids(encode_corpus(text, self.vocab), config.train_fraction)
         self.rank, self.world_size = _distributed()
         self.device = pick_device(config.device)
+        self.dtype = resolve_dtype(config.dtype, self.device)  # what "auto" means here
 
         torch.manual_seed(config.seed)
         random.seed(config.seed)
@@ -305,9 +307,7 @@ class Trainer:
         return sum(p.numel() for p in self.model.parameters())
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.config.dtype == "bfloat16":
-            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self.dtype, self.device)
 
     # --- data -------------------------------------------------------------------------
 
