@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 State = Any
-"""Generation state: None (bigram), a window of ids (mlp), an RNN hidden state, a KV cache."""
+"""Generation state: a logits table (bigram), a window of ids (mlp), an RNN hidden state,
+a KV cache (gpt)."""
 
 
 class CharModel(nn.Module):
