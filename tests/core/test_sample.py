@@ -305,3 +305,25 @@ def test_top_k_table_lists_the_most_likely_characters_first():
     assert [ch for ch, _ in table] == ["a", "b", "c"]
     assert table[0][1] == pytest.approx(probs[1].item())
     assert len(top_k_table(probs, VOCAB, 100)) == VOCAB.size
+
+
+# ---- the draw ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("python_sums", [True, False])
+@pytest.mark.parametrize("options", [SamplingOptions(), SamplingOptions(top_k=40, top_p=0.8)])
+def test_draw_id_picks_the_first_id_whose_cumulative_weight_exceeds_u(
+    monkeypatch, python_sums, options
+):
+    """Both ways of summing (Python for small vocabularies, torch for large) invert the CDF."""
+    from charlm_tui.core import sample
+
+    monkeypatch.setattr(sample, "PYTHON_CDF_MAX", 10**6 if python_sums else 0)
+    logits = torch.randn(600, generator=torch.Generator().manual_seed(0))
+    weights, ids = sample._candidates(logits, options)  # candidates in the order drawn from
+    cdf = weights.double().cumsum(0)
+    for u in (0.0, 0.1, 0.5, 0.9, 0.999999):
+        j = int((cdf <= u * float(cdf[-1])).sum())  # candidates before it hold <= u of the mass
+        expected = j if ids is None else int(ids[j])
+        assert sample.draw_id(logits, options, u) == expected
+        assert weights[j] > 0
