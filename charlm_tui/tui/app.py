@@ -48,6 +48,8 @@ HEADLESS_HINT = (
 QUIT_GRACE_S = 30.0  # longest wait for the trainer to reach a step boundary and save
 
 
+WATCHDOG_SAVE_S = 60.0  # after a signal: the longest wait for the trainer's final save
+WATCHDOG_GRACE_S = 5.0  # then the longest an orderly shutdown may take
 STEP_POST_INTERVAL_S = 0.05  # at most ~20 step messages a second reach the UI
 
 
@@ -183,6 +185,21 @@ class CharLMApp(App[int]):
         # The terminal may be gone (SIGHUP): leave now. The trainer sees the stop flag at
         # its next step boundary and saves; the process ends when its thread does.
         self.exit(return_code=128 + sig)
+        threading.Thread(
+            target=self._exit_watchdog, args=(128 + sig,), name="exit-watchdog", daemon=True
+        ).start()
+
+    def _exit_watchdog(self, code: int) -> None:
+        """Make sure a signalled app ends even if the terminal it would restore is gone.
+
+        With its pty closed (an SSH session dropped, a tmux pane killed) Textual's
+        shutdown can block for ever on its output thread, leaving an orphan process.
+        Give the trainer time to reach its step boundary and save, give the orderly
+        shutdown a few seconds, then end the process.
+        """
+        self.training_done.wait(WATCHDOG_SAVE_S)
+        time.sleep(WATCHDOG_GRACE_S)
+        os._exit(code)
 
     def exit(self, result: int | None = None, return_code: int = 0, message=None) -> None:  # noqa: ANN001
         # Whatever the path out, the trainer must see the stop flag, or its thread (a
