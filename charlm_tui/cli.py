@@ -497,6 +497,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     model, vocab, what = _model_for_sampling(args)
     print(f"# {what}", file=sys.stderr)
+    import torch
+
+    # A character is a chain of tiny kernels: a second thread only adds synchronisation,
+    # and on a busy 2-core machine it made each character several times slower.
+    torch.set_num_threads(1)
     # The corpus was NFC-normalised; a seed typed on a terminal that sends NFD (macOS)
     # must match it, or every accented letter would read as unknown.
     args.seed_text = unicodedata.normalize("NFC", args.seed_text)
