@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from textual.widgets import Input
 
 from charlm_tui.tui.app import CharLMApp, TuiOptions
-from tests.reliability.harness import TINY_TEXT, isolated_env
+from tests.reliability.harness import TINY_TEXT, isolated_env, run_scenarios
 
 
 @pytest.fixture
@@ -43,3 +44,12 @@ def make_app(tmp_path: Path) -> Callable[..., CharLMApp]:
         return CharLMApp(TuiOptions(**settings))  # type: ignore[arg-type]
 
     return build
+
+
+@pytest.fixture(scope="session")
+def sessions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    """The real processes of harness.SCENARIOS (the app and `charlm train` in a pty, ended
+    by signals, keys and hang-ups; `charlm tui` with no terminal), all run at once."""
+    if os.name != "posix":
+        pytest.skip("needs a pty")
+    return run_scenarios(tmp_path_factory.mktemp("sessions"))

@@ -157,12 +157,26 @@ class Terminal:
             os.write(self.fd, key.encode())
             time.sleep(pause)
 
-    def start_training(self, status: str = "running") -> None:
-        """Start training from the command palette, as a person who knows Ctrl+P would."""
-        self.press("\x10", pause=0.6)
-        self.press("start training", pause=0.6)
+    def start_training(self) -> int:
+        """Start training from the command palette, as a person who knows Ctrl+P would;
+        return the first step the mode bar shows ("running 12/1,000")."""
+        self.press("\x10", pause=0.5)
+        self.press("start training", pause=0.5)
         self.press("\r")
-        self.until(status, timeout=30)
+        self.until_match(r"running [1-9]", timeout=30)
+        return self.step_shown()
+
+    def until_match(self, pattern: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.text()):
+            if self.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"no {pattern!r} on the screen:\n{self.tail()}")
+            time.sleep(0.05)
+
+    def step_shown(self) -> int:
+        """The last training step the mode bar showed ("running 123/1,000"), or 0."""
+        found = re.findall(r"running ([\d,]+)/", self.text())
+        return int(found[-1].replace(",", "")) if found else 0
 
     def signal(self, sig: int) -> None:
         os.kill(self.pid, sig)
@@ -208,6 +222,165 @@ class Terminal:
 def files_under(root: Path) -> list[str]:
     """Every file below `root`, as sorted relative paths."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+# --- scenarios: one real process each, run together by the `sessions` fixture ----------
+
+
+def _end(term: Terminal, ending: str) -> None:
+    if ending == "sigterm":
+        term.signal(signal.SIGTERM)
+    elif ending == "sighup":
+        term.signal(signal.SIGHUP)
+    elif ending == "ctrl+c":
+        term.press("\x03")
+    elif ending == "hang up":
+        term.hang_up()
+    else:
+        raise AssertionError(ending)
+
+
+def _workdir(root: Path) -> Path:
+    cwd = root / "work"
+    cwd.mkdir(parents=True)
+    (cwd / "tiny.txt").write_text(TINY_TEXT)
+    return cwd
+
+
+def drive_app(root: Path, ending: str, look: bool = False, **env: str) -> dict[str, object]:
+    """The app in a pty: train from the palette (and `look` at the training screen), then
+    end it by `ending` (sigterm, sighup, ctrl+c, hang up); report what happened."""
+    term = Terminal(
+        ["tui", "--corpus", "tiny.txt"], cwd=_workdir(root), env=isolated_env(root, **env)
+    )
+    try:
+        term.until("tiny.txt ·")
+        time.sleep(0.3)
+        term.start_training()
+        if look:
+            term.press("\x10", pause=0.5)
+            term.press("go to training", pause=0.5)
+            term.press("\r")
+            term.until("learning rate", timeout=30)
+        before_end = bytes(term.output)
+        shown = term.step_shown()
+        began = time.monotonic()
+        _end(term, ending)
+        try:
+            term.wait(timeout=10)
+            hang = None
+        except AssertionError as exc:
+            hang = str(exc)
+        return {
+            "returncode": term.returncode,
+            "exit_s": time.monotonic() - began,
+            "hang": hang,
+            "before_end": before_end,
+            "output": bytes(term.output),
+            "text": term.text(),
+            "shown": shown,
+            "runs": sorted((root / "data" / "charlm-tui" / "runs").glob("*/last.safetensors")),
+            "files": files_under(root),
+        }
+    finally:
+        term.close()
+
+
+def drive_cli(root: Path, ending: str, out: str | None = "run") -> dict[str, object]:
+    """`charlm train` in a pty with evals too rare to save, ended by `ending`; `out` None
+    leaves the run folder to its default (the data dir)."""
+    args = ["train", "--corpus", "tiny.txt", "--recipe", "modern", "--batch-size", "1"]
+    args += ["--block-size", "8", "--steps", "10000000", "--eval-interval", "10000000"]
+    args += ["--out", out] if out else []
+    cwd = _workdir(root)
+    term = Terminal(args, cwd=cwd, env=isolated_env(root))
+    try:
+        term.until("steps/s")
+        _end(term, ending)
+        term.wait(timeout=20)
+        found = sorted(root.glob("**/last.safetensors"))
+        from charlm_tui.core.checkpoint import read_metadata
+
+        return {
+            "returncode": term.returncode,
+            "text": term.text(),
+            "step": read_metadata(found[0])["step"] if found else None,
+            "checkpoints": [str(p.relative_to(root)) for p in found],
+            "files": files_under(root),
+        }
+    finally:
+        term.close()
+
+
+def drive_headless(root: Path, how: str) -> dict[str, object]:
+    """`charlm tui` where it cannot draw: TERM=dumb on a pty, stdout piped, or stderr (where
+    Textual draws) sent to a file."""
+    cwd = _workdir(root)
+    args = ["tui", "--corpus", "tiny.txt"]
+    if how == "stdout piped":
+        result = charlm(*args, cwd=cwd, env=isolated_env(root), timeout=60)
+        return {"returncode": result.returncode, "text": result.stdout + result.stderr}
+    log = root / "stderr.log"
+    if how == "term dumb":
+        term = Terminal(args, cwd=cwd, env=isolated_env(root, TERM="dumb"))
+    elif how == "stderr to a file":
+        term = Terminal(args, cwd=cwd, env=isolated_env(root), stderr_to=log)
+    else:
+        raise AssertionError(how)
+    try:
+        deadline = time.monotonic() + 60
+        while term.poll() is None and time.monotonic() < deadline:
+            if ENTER_ALTERNATE_SCREEN in (log.read_bytes() if log.exists() else b""):
+                time.sleep(0.5)  # it is drawing the app into the file: seen enough
+                break
+            time.sleep(0.1)
+        term.kill()  # a no-op when it has ended on its own
+        logged = log.read_bytes() if log.exists() else b""
+        return {"returncode": term.returncode, "output": bytes(term.output), "logged": logged}
+    finally:
+        term.close()
+
+
+SCENARIOS: dict[str, tuple[Callable[..., dict[str, object]], dict[str, object]]] = {
+    "app sigterm": (drive_app, {"ending": "sigterm", "look": True, "NO_COLOR": "1"}),
+    "app sighup": (
+        drive_app,
+        {"ending": "sighup", "look": True, "TEXTUAL_COLOR_SYSTEM": "standard"},
+    ),
+    "app ctrl+c": (drive_app, {"ending": "ctrl+c"}),
+    "app hang up": (drive_app, {"ending": "hang up"}),
+    "cli ctrl+c": (drive_cli, {"ending": "ctrl+c"}),
+    "cli sigterm": (drive_cli, {"ending": "sigterm", "out": None}),
+    "cli hang up": (drive_cli, {"ending": "hang up"}),
+    "tui term dumb": (drive_headless, {"how": "term dumb"}),
+    "tui stdout piped": (drive_headless, {"how": "stdout piped"}),
+    "tui stderr to a file": (drive_headless, {"how": "stderr to a file"}),
+}
+
+
+def run_scenarios(base: Path) -> dict[str, dict[str, object]]:
+    """Run every scenario at once (each pays for importing torch in parallel)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(SCENARIOS)) as pool:
+        futures = {
+            name: pool.submit(drive, base / name.replace(" ", "-"), **kwargs)
+            for name, (drive, kwargs) in SCENARIOS.items()
+        }
+        results = {}
+        for name, future in futures.items():
+            try:
+                results[name] = future.result()
+            except AssertionError as exc:  # a scenario that could not even get going
+                results[name] = {"failed": str(exc)}
+        return results
+
+
+def scenario(sessions: dict[str, dict[str, object]], name: str) -> dict[str, object]:
+    """One scenario's report; fails with its reason if it could not even get going."""
+    report = sessions[name]
+    assert "failed" not in report, report.get("failed")
+    return report
 
 
 # --- Pilot -------------------------------------------------------------------------------
