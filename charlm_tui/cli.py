@@ -80,14 +80,23 @@ def add_corpus_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("corpus")
     g.add_argument(
         "--corpus",
-        default="sherlock",
+        default=None,
         metavar="NAME_OR_PATH",
         help="sherlock (default), shakespeare, bocchan, python-docs, or a UTF-8 text file",
     )
-    g.add_argument(
-        "--keep-newlines",
+    newlines = g.add_mutually_exclusive_group()
+    newlines.add_argument(
+        "--newlines-to-spaces",
+        dest="newlines_to_spaces",
         action="store_true",
-        help="keep line breaks (by default they become spaces, as in the notebook)",
+        default=None,
+        help="join the text into one line (the default for sherlock, as in the notebook)",
+    )
+    newlines.add_argument(
+        "--keep-newlines",
+        dest="newlines_to_spaces",
+        action="store_false",
+        help="keep line breaks (the default for every other corpus)",
     )
     g.add_argument("--encoding", default="utf-8", help="text encoding of a local file")
     g.add_argument(
@@ -216,8 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def load_corpus_arg(args: argparse.Namespace, name: str | None = None) -> Any:
-    from charlm_tui.core.corpus import load_corpus
+def load_corpus_arg(
+    args: argparse.Namespace, name: str | None = None, newlines: bool | None = None
+) -> Any:
+    """The corpus the arguments name; newlines as spaces by flag, else as `newlines`, else
+    by the corpus's default (spaces for sherlock only)."""
+    from charlm_tui.core.corpus import load_corpus, newlines_default
 
     progress = None
     if sys.stderr.isatty():
@@ -226,9 +239,13 @@ def load_corpus_arg(args: argparse.Namespace, name: str | None = None) -> Any:
             of = f" of {total / 1e6:.1f} MB" if total else ""
             print(f"\rdownloading: {done / 1e6:.1f} MB{of}", end="", file=sys.stderr)
 
+    corpus_name = name or args.corpus or "sherlock"
+    to_spaces = getattr(args, "newlines_to_spaces", None)
+    if to_spaces is None:
+        to_spaces = newlines if newlines is not None else newlines_default(corpus_name)
     return load_corpus(
-        name or args.corpus,
-        newlines_to_spaces=not getattr(args, "keep_newlines", False),
+        corpus_name,
+        newlines_to_spaces=to_spaces,
         encoding=getattr(args, "encoding", "utf-8"),
         errors=getattr(args, "encoding_errors", "strict"),
         download=not getattr(args, "offline", False),
@@ -409,6 +426,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     model_overrides = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
     resume_state = None
     corpus_arg = args.corpus
+    newlines: bool | None = None  # the corpus's default unless a flag or the run says
     if args.resume:
         from charlm_tui.core.checkpoint import load_checkpoint
 
@@ -417,8 +435,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = TrainConfig.from_dict(saved)
         for k, v in overrides.items():
             setattr(config, k, v)
-        if "--corpus" not in sys.argv:
-            corpus_arg = resume_state.metrics.get("corpus") or args.corpus
+        corpus_arg = args.corpus or resume_state.metrics.get("corpus")
+        newlines = bool(saved.get("newlines_to_spaces", False))
         out_dir = Path(args.out) if args.out else Path(args.resume).parent
     else:
         config = TrainConfig.defaults_for(args.model, **overrides)
@@ -427,7 +445,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     device = _init_distributed()
     if device is not None:
         config.device = device
-    corpus = load_corpus_arg(args, corpus_arg)
+    corpus = load_corpus_arg(args, corpus_arg, newlines)
+    config.newlines_to_spaces = corpus.newlines_to_spaces
     reporter: Any = ConsoleReporter(quiet=args.quiet, notebook=config.recipe == "notebook")
     if int(os.environ.get("RANK", "0")) != 0:
         reporter = None  # under torchrun only rank 0 reports; the others train in step
@@ -555,12 +574,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         ns = argparse.Namespace(
             corpus=args.corpus or loaded.checkpoint.metrics.get("corpus") or "sherlock",
-            keep_newlines=False,
+            newlines_to_spaces=None,
             offline=args.offline,
             encoding=args.encoding,
             encoding_errors=args.encoding_errors,
         )
-        corpus = load_corpus_arg(ns)
+        saved_newlines = tc.get("newlines_to_spaces")  # absent in older checkpoints
+        corpus = load_corpus_arg(ns, newlines=saved_newlines)
         data_all = encode_corpus(corpus.text, loaded.vocab, policy="drop")
         split = split_ids(data_all, float(tc.get("train_fraction", 0.8)))
         data = split.val if args.split == "val" else split.train

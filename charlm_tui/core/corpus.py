@@ -312,6 +312,11 @@ def fetch_entry_bytes(
     )
 
 
+def newlines_default(name_or_path: str | Path) -> bool:
+    """Newlines become spaces by default only for Sherlock, as in the notebook (N1)."""
+    return str(name_or_path) == DEFAULT_CORPUS
+
+
 def is_catalog_name(name_or_path: str) -> bool:
     return name_or_path in CATALOG
 

@@ -96,6 +96,7 @@ class TrainConfig:
     dtype: str = "auto"  # "float32", "bfloat16" (autocast), "auto": bfloat16 where native
     threads: int | None = None
     train_fraction: float = 0.8
+    newlines_to_spaces: bool = False  # how the corpus was read: recorded for resume and eval
     checkpoint_interval: int = 0  # steps between "last" checkpoints; 0 = evals only
 
     @classmethod

@@ -28,7 +28,7 @@ from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
 from charlm_tui.core import events
-from charlm_tui.core.corpus import DEFAULT_CORPUS, CorpusError, load_corpus
+from charlm_tui.core.corpus import DEFAULT_CORPUS, CorpusError, load_corpus, newlines_default
 from charlm_tui.core.data import CorpusTooSmallError
 from charlm_tui.core.runs import new_run_dir
 from charlm_tui.core.train import TrainConfig, Trainer, TrainResult
@@ -58,11 +58,6 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
-def newlines_default(corpus: str) -> bool:
-    """The notebook joined Sherlock into one line (N1); other texts keep their newlines."""
-    return corpus == "sherlock"
-
-
 @dataclass
 class TuiOptions:
     """What `charlm tui` can set; every field has a sensible default."""
@@ -89,8 +84,8 @@ class TuiOptions:
                 setattr(options, name, given[name])
         if given.get("encoding_errors"):
             options.encoding_errors = given["encoding_errors"]
-        if given.get("keep_newlines"):
-            options.newlines_to_spaces = False
+        if given.get("newlines_to_spaces") is not None:
+            options.newlines_to_spaces = given["newlines_to_spaces"]
         for name in ("checkpoint", "runs_root"):
             if given.get(name):
                 setattr(options, name, Path(given[name]))
@@ -310,7 +305,11 @@ class CharLMApp(App[int]):
         if self.training_active:
             self.notify("Training is already running; press x to stop it first.")
             return False
-        config = replace(config or self.train_config, threads=self.threads)
+        config = replace(
+            config or self.train_config,
+            threads=self.threads,
+            newlines_to_spaces=self.dataset.corpus.newlines_to_spaces,
+        )
         self.train_config = config
         self.history = RunHistory()
         self.run_version += 1

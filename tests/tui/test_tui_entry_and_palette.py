@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import time
 from pathlib import Path
@@ -49,21 +48,28 @@ def test_run_tui_with_term_dumb_points_to_the_headless_cli(monkeypatch) -> None:
 
 def test_options_from_the_cli_namespace() -> None:
     """`charlm tui --corpus X --keep-newlines --threads 3` reaches the app's options."""
-    args = argparse.Namespace(
-        command="tui",
-        corpus="shakespeare",
-        keep_newlines=True,
-        encoding="latin-1",
-        encoding_errors="replace",
-        threads=3,
+    from charlm_tui.cli import build_parser
+
+    args = build_parser().parse_args(
+        [
+            "tui",
+            "--corpus",
+            "shakespeare",
+            "--keep-newlines",
+            "--encoding",
+            "latin-1",
+            "--encoding-errors",
+            "replace",
+            "--threads",
+            "3",
+        ]
     )
     options = TuiOptions.from_namespace(args)
     assert options.corpus == "shakespeare"
     assert options.newlines_to_spaces is False
     assert (options.encoding, options.encoding_errors, options.threads) == ("latin-1", "replace", 3)
-    assert (
-        TuiOptions.from_namespace(argparse.Namespace(corpus="sherlock")).newlines_to_spaces is None
-    )
+    plain = build_parser().parse_args(["tui"])
+    assert TuiOptions.from_namespace(plain).newlines_to_spaces is None
 
 
 async def test_palette_lists_the_apps_actions(make_app, tiny_corpus) -> None:

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, Input, Label, ProgressBar, Select, Static
 
-from charlm_tui.core.corpus import CATALOG
+from charlm_tui.core.corpus import CATALOG, newlines_default
 from charlm_tui.core.data import random_window
 from charlm_tui.core.metrics import perplexity
 from charlm_tui.core.vocab import describe_char
@@ -99,7 +99,7 @@ class DatasetScreen(CharLMScreen):
         source = app.options.corpus
         newlines = app.options.newlines_to_spaces
         if newlines is None:
-            newlines = source == "sherlock"
+            newlines = newlines_default(source)
         # what the app loads at start: setting the widgets below must not load it again
         self._source = source
         self._requested: tuple[str, bool] | None = (source, newlines)
