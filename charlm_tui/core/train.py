@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from charlm_tui.core import checkpoint as ckpt
+from charlm_tui.core import cpu_load
 from charlm_tui.core.data import (
     Split,
     check_size,
@@ -279,13 +280,26 @@ class Trainer:
         """Torch threads for this run: `config.threads`, else by the work in one step.
 
         A step of the notebook's model is a few microseconds of arithmetic; a second
-        thread only adds synchronisation (and on a loaded 2-core machine it made steps
-        ~10x slower), so small steps get one thread and large ones every core.
+        thread only adds synchronisation, so small steps get one thread. Large ones get
+        the cores other processes leave free (by the load average at the start; the step
+        loop looks again every few seconds): with another process on one of 2 cores, two
+        threads made a GPT step 6-10x slower than one.
         """
         if self.config.threads:
             return self.config.threads
+        if not self._adapts_threads():
+            return 1
+        return cpu_load.free_cores(cpu_load.load_average())
+
+    def _adapts_threads(self) -> bool:
+        """Whether the thread count follows the machine's load during this run."""
         work = self.config.batch_size * self.block_size * self.n_params
-        return 1 if work < 50_000_000 else max(1, os.cpu_count() or 1)
+        return (
+            not self.config.threads
+            and self.device.type == "cpu"
+            and work >= 50_000_000
+            and cpu_load.cores() > 1
+        )
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         c = self.config
@@ -538,7 +552,12 @@ class Trainer:
         model = self._train_model()
         model.train()
         tokens = c.batch_size * self.block_size
+        load = cpu_load.CpuLoad() if self._adapts_threads() else None
         while self.step < c.steps and not stop.is_set():
+            if load is not None and load.due():  # another process took or freed a core
+                others = load.others_busy()
+                if others is not None:
+                    torch.set_num_threads(cpu_load.free_cores(others))
             lr = lr_at(self.step, c)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
