@@ -169,6 +169,31 @@ def test_more_than_65535_distinct_characters_through_prep_and_a_few_training_ste
     assert result.reason == "completed" and result.history[-1].val_loss > 0
 
 
+@pytest.mark.skipif(os.name != "posix", reason="needs RLIMIT_AS")
+def test_more_than_65535_distinct_characters_can_be_sampled_in_bounded_memory(tmp_path) -> None:
+    """`charlm sample` with a 70,000-character vocabulary, its address space capped at
+    6 GiB: a (V, V) table of next-character logits would need 19.5 GB."""
+    import resource
+
+    (tmp_path / "wide.txt").write_text(WIDE_ALPHABET * 2, encoding="utf-8")
+
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, resource.RLIM_INFINITY))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "charlm_tui", "sample", "--corpus", "wide.txt", "-n", "5"]
+        + ["--seed", "1"],
+        cwd=tmp_path,
+        env=isolated_env(tmp_path),
+        capture_output=True,
+        text=True,
+        preexec_fn=cap_memory,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-600:]
+    assert len(result.stdout.strip()) == 5
+
+
 def test_a_file_that_exists_but_cannot_be_read_is_named_with_the_reason(capsys) -> None:
     """A read that fails (EIO from /proc/self/mem at offset 0): the path and the reason."""
     unreadable = Path("/proc/self/mem")
