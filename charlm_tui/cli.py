@@ -551,7 +551,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from charlm_tui.core.corpus import read_text_file
+    from charlm_tui.core.corpus import CorpusError, read_text_file
     from charlm_tui.core.data import encode_corpus, split_ids
     from charlm_tui.core.runs import load_model
     from charlm_tui.core.train import evaluate_loss
@@ -580,7 +580,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
             encoding_errors=args.encoding_errors,
         )
         saved_newlines = tc.get("newlines_to_spaces")  # absent in older checkpoints
-        corpus = load_corpus_arg(ns, newlines=saved_newlines)
+        try:
+            corpus = load_corpus_arg(ns, newlines=saved_newlines)
+        except CorpusError as exc:
+            if args.corpus:
+                raise
+            # The corpus the run recorded (a path relative to where it was trained, say)
+            # is not found from here: say where the name came from and the way round it.
+            raise UserError(
+                f"{exc}. {ns.corpus!r} is the corpus this checkpoint was trained on; "
+                "pass --corpus PATH to evaluate on it from here, or --text FILE"
+            ) from None
         data_all = encode_corpus(corpus.text, loaded.vocab, policy="drop")
         split = split_ids(data_all, float(tc.get("train_fraction", 0.8)))
         data = split.val if args.split == "val" else split.train

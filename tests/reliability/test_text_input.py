@@ -169,6 +169,24 @@ def test_more_than_65535_distinct_characters_through_prep_and_a_few_training_ste
     assert result.reason == "completed" and result.history[-1].val_loss > 0
 
 
+def test_eval_from_another_folder_says_the_recorded_corpus_is_not_found_and_the_way_round(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """A run trained on "tiny.txt" (relative), evaluated from elsewhere: the message says
+    the path came from the checkpoint and names --corpus / --text."""
+    (tmp_path / "tiny.txt").write_text(TINY_TEXT)
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--corpus", "tiny.txt", "--steps", "10", "--out", "run", "--quiet"]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(tmp_path / "run" / "last.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert "tiny.txt does not exist" in err
+    assert "the corpus this checkpoint was trained on" in err and "--corpus PATH" in err
+
+
 @pytest.mark.skipif(os.name != "posix", reason="needs RLIMIT_AS")
 def test_more_than_65535_distinct_characters_can_be_sampled_in_bounded_memory(tmp_path) -> None:
     """`charlm sample` with a 70,000-character vocabulary, its address space capped at
