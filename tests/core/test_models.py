@@ -256,3 +256,18 @@ def test_gpt_trains_and_generates_with_bfloat16_weights():
         step_logits, _ = model.step(idx, model.init_state(2))
     assert step_logits.dtype == torch.float32
     torch.testing.assert_close(step_logits, logits[:, -1].float(), rtol=0.05, atol=0.05)
+
+
+def test_bigram_without_a_logits_table_steps_to_the_same_logits_as_forward() -> None:
+    """Past TABLE_MAX_VOCAB characters generation computes one row a step (no V x V table)."""
+    from charlm_tui.core.models.bigram import TABLE_MAX_VOCAB
+
+    torch.manual_seed(0)
+    model = build_model("bigram", TABLE_MAX_VOCAB + 1).eval()
+    state = model.init_state()
+    assert state is None
+    idx = torch.tensor([[5, TABLE_MAX_VOCAB, 17]])
+    with torch.inference_mode():
+        logits, state = model.step(idx, state)
+        expected = model(idx)[0][:, -1]
+    assert torch.allclose(logits, expected, atol=1e-5)

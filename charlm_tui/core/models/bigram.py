@@ -14,6 +14,8 @@ from torch import nn
 
 from charlm_tui.core.models.base import CharModel
 
+TABLE_MAX_VOCAB = 4096  # a (V, V) float32 logits table up to 64 MB
+
 
 @dataclass
 class BigramConfig:
@@ -53,17 +55,24 @@ class Bigram(CharModel):
         """The notebook's literal path: one-hot float rows (..., V) -> logits (..., V)."""
         return self.fc2(F.relu(self.fc1(x)))
 
-    def init_state(self, batch_size: int = 1) -> torch.Tensor:
+    def init_state(self, batch_size: int = 1) -> torch.Tensor | None:
         """The logits after every character, (V, V): all that generation needs.
 
         The next logits depend on the current character only, so one batched forward
         makes every row a step can ask for, and a step is a lookup (two tensor calls
         where the forward took seven). Like a KV cache, it belongs to the weights it was
-        made from: make a new one after they change.
+        made from: make a new one after they change. A large vocabulary gets no table
+        (70,000 characters would need 19.5 GB): each step then computes its one row.
         """
+        if self.vocab_size > TABLE_MAX_VOCAB:
+            return None
         with torch.no_grad():
             ids = torch.arange(self.vocab_size, device=self.fc1.weight.device)
             return self.compute_logits(ids[None])[0].float()  # (V, V)
 
-    def step(self, idx: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(
+        self, idx: torch.Tensor, state: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if state is None:
+            return self.compute_logits(idx[:, -1:])[:, -1].float(), None  # (B, V)
         return state.index_select(0, idx[:, -1]), state  # (B, V)
