@@ -107,6 +107,7 @@ class CharLMApp(App[int]):
     DEFAULT_MODE = "dataset"
     COMMANDS = App.COMMANDS | {CharLMCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-normal"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (16, "-tall")]
     BINDINGS = [
         Binding("1,d", "switch_mode('dataset')", "Dataset", id="dataset"),
         Binding("2,t", "switch_mode('training')", "Train", id="training"),
@@ -180,6 +181,8 @@ class CharLMApp(App[int]):
         # The terminal may be gone (SIGHUP): leave now. The trainer sees the stop flag at
         # its next step boundary and saves; the process ends when its thread does.
         self.exit(return_code=128 + sig)
+        if self.is_headless:  # a test's app: no terminal to lose, and no process to end
+            return
         threading.Thread(
             target=self._exit_watchdog, args=(128 + sig,), name="exit-watchdog", daemon=True
         ).start()
@@ -488,6 +491,9 @@ def _why_not_interactive(stdout: TextIO) -> str | None:
     try:
         if not stdout.isatty():
             return "not a TTY"
+        # Textual draws on stderr: `charlm tui 2>log` would paint the app into the log
+        if stdout is sys.stdout and sys.__stderr__ is not None and not sys.__stderr__.isatty():
+            return "stderr is not a TTY"
     except (AttributeError, ValueError):
         return "not a TTY"
     return None
@@ -511,5 +517,8 @@ def run_tui(
     app = CharLMApp(options)
     app.run()
     if app.result is not None and app.result.reason == "stopped":
-        print(f"charlm-tui: {app.result.message} (using charlm train)", file=out)
+        try:
+            print(f"charlm-tui: {app.result.message} (using charlm train)", file=out)
+        except OSError:  # the terminal hung up (SSH dropped): the checkpoint is saved
+            pass
     return int(app.return_code or 0)

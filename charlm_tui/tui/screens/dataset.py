@@ -30,6 +30,7 @@ from charlm_tui.tui.widgets.switch_box import SwitchBox
 from charlm_tui.tui.widgets.vocab_grid import VocabGrid
 
 PLAYGROUND_TEXT = "Do you know, Watson,"
+PLAYGROUND_MAX = 500  # characters the encode/decode playground takes
 EXAMPLE_SEED = 1  # torch.manual_seed(1), as the notebook (N11)
 EXAMPLE_BLOCK = 16  # the notebook's window
 
@@ -79,7 +80,10 @@ class DatasetScreen(CharLMScreen):
             with Vertical(id="dataset-left"):
                 yield Static("", id="summary")
                 yield Label("Encode / decode (N3)", classes="section-title")
-                yield Input(PLAYGROUND_TEXT, compact=True, id="playground")
+                # the playground shows every id: a 100 KB paste would redraw all of it
+                yield Input(
+                    PLAYGROUND_TEXT, compact=True, max_length=PLAYGROUND_MAX, id="playground"
+                )
                 yield Static("", id="playground-result")
                 yield Label("An example window (N4)", classes="section-title")
                 yield Static("", id="example-batch")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,6 +32,12 @@ from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
 from charlm_tui.tui.widgets.next_char_bars import NextCharBars
 from charlm_tui.tui.widgets.sampling_bar import SamplingBar
 from charlm_tui.tui.widgets.seed_input import MAX_SEED, SeedInput
+
+
+def as_nfc(text: str) -> str:
+    """A pasted "é" may arrive as e + U+0301; the corpus (and so the vocabulary) is NFC."""
+    return unicodedata.normalize("NFC", text)
+
 
 FLUSH_INTERVAL_S = 0.03  # the transcript takes streamed characters at most ~30 times a second
 MAX_TURNS = 100  # older turns leave the transcript
@@ -235,7 +242,7 @@ class GenerateScreen(CharLMScreen):
 
     @on(SeedInput.Changed, "#seed")
     def _seed_changed(self, event: SeedInput.Changed) -> None:
-        self._update_distribution(event.value)
+        self._update_distribution(as_nfc(event.value))
 
     @on(SeedInput.Truncated)
     def _seed_truncated(self, event: SeedInput.Truncated) -> None:
@@ -312,7 +319,7 @@ class GenerateScreen(CharLMScreen):
 
     @on(SeedInput.Submitted, "#seed")
     def _seed_submitted(self, event: SeedInput.Submitted) -> None:
-        self.start_generation(event.value)
+        self.start_generation(as_nfc(event.value))
 
     def start_generation(self, seed_text: str) -> None:
         source = self._source
