@@ -28,7 +28,7 @@ class CharLMCommands(Provider):
             partial(app.switch_mode, "training"),
         )
         yield "Go to console", "type and generate text (3)", partial(app.switch_mode, "console")
-        yield "Start training", "with the settings on the training screen (s)", app.start_training
+        yield "Start training", "with the settings on the training screen (s)", self._start
         yield "Pause or resume training", "at the next step boundary (p)", app.pause_training
         yield "Stop training", "and save a checkpoint (x)", app.stop_training
         yield "Save a checkpoint now", "at the next step (w)", app.request_save
@@ -40,6 +40,21 @@ class CharLMCommands(Provider):
             )
         yield "Help", "keys and what the numbers mean (F1)", app.action_help
         yield "Quit", "stops training at a step boundary and saves (q)", app.action_quit
+
+    def _start(self) -> None:
+        """Start as the training screen's s does: with the settings in its form."""
+        app = cast("CharLMApp", self.app)
+        app.switch_mode("training")
+        app.call_after_refresh(self._start_from_form)
+
+    def _start_from_form(self) -> None:
+        from charlm_tui.tui.screens.training import TrainingScreen
+
+        app = cast("CharLMApp", self.app)
+        if isinstance(app.screen, TrainingScreen):
+            app.screen.action_start()
+        else:
+            app.start_training()
 
     def _set_unit(self, unit: str) -> None:
         from charlm_tui.tui.screens.training import TrainingScreen

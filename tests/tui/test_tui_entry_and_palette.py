@@ -167,3 +167,21 @@ def test_app_leaves_a_core_to_the_ui_by_default(monkeypatch) -> None:
     assert CharLMApp(TuiOptions(load_on_start=False)).threads == 7
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     assert CharLMApp(TuiOptions(load_on_start=False)).threads == 1
+
+
+async def test_palette_start_uses_the_settings_typed_in_the_training_form(
+    make_app, tiny_corpus
+) -> None:
+    """Settings typed on the training screen hold when training starts from the palette."""
+    from textual.widgets import Input
+
+    app = make_app(tiny_corpus)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await until(pilot, lambda: app.dataset is not None)
+        await pilot.press("2")
+        app.screen.query_one("#set-steps", Input).value = "15"
+        await pilot.press("1")  # leave the screen: the palette works from anywhere
+        hits = [hit async for hit in CharLMCommands(app.screen).search("start train")]
+        hits[0].command()
+        await until(pilot, lambda: app.training_state == "finished")
+        assert app.train_config.steps == 15
