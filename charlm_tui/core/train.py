@@ -348,9 +348,13 @@ class Trainer:
         if c.recipe == "modern":  # the same batches at every eval: a smoother curve
             gen = torch.Generator().manual_seed(c.seed + 20_000)
         self.model.eval()
+        batches = [self._batch(self.split.val, gen) for _ in range(c.eval_batches)]
+        if c.batch_size == 1:  # the notebook's single windows, all of one length: one
+            # forward over all of them gives the mean of their losses (up to rounding), and
+            # the notebook recipe's 100 evals took half the time
+            batches = [(torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches]))]
         losses = []
-        for _ in range(c.eval_batches):
-            x, y = self._batch(self.split.val, gen)
+        for x, y in batches:
             with self._autocast():
                 _, loss = self.model(x, y)
             losses.append(float(loss))
@@ -553,6 +557,7 @@ class Trainer:
         model.train()
         tokens = c.batch_size * self.block_size
         load = cpu_load.CpuLoad() if self._adapts_threads() else None
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
         while self.step < c.steps and not stop.is_set():
             if load is not None and load.due():  # another process took or freed a core
                 others = load.others_busy()
@@ -567,7 +572,8 @@ class Trainer:
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise NonFiniteLoss(self.step + 1, value, lr)
-            self.optimizer.zero_grad(set_to_none=True)
+            for p in params:  # zero_grad(set_to_none=True) without its ~60 us of hooks
+                p.grad = None
             loss.backward()
             if c.grad_clip:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
