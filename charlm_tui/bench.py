@@ -30,8 +30,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from charlm_tui.core.events import StepCompleted
 from charlm_tui.core.models import CharModel, build_model
 from charlm_tui.core.sample import Generator, SamplingOptions
+from charlm_tui.core.train import TrainConfig, Trainer, pick_device
 from charlm_tui.core.vocab import Vocab
 
 NANOGPT_CPU = {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64, "dropout": 0.0}
@@ -113,9 +115,7 @@ def machine_lines(device: torch.device) -> list[str]:
 # ---- training -------------------------------------------------------------------------
 
 
-def bench_config(dtype: str, threads: int, steps: int, device: str) -> object:
-    from charlm_tui.core.train import TrainConfig
-
+def bench_config(dtype: str, threads: int, steps: int, device: str) -> TrainConfig:
     return TrainConfig.defaults_for(
         "gpt",
         steps=steps,
@@ -138,21 +138,39 @@ def bench_config(dtype: str, threads: int, steps: int, device: str) -> object:
 
 def time_trainer(text: str, dtype: str, threads: int, steps: int, device: str) -> float:
     """Median ms per step of `Trainer.run` (events included), after a warm-up."""
-    from charlm_tui.core.events import StepCompleted
-    from charlm_tui.core.train import Trainer
-
     stamps: list[float] = []
 
     def on_event(event: object) -> None:
         if isinstance(event, StepCompleted):
             stamps.append(time.perf_counter())
 
-    trainer = Trainer(
-        bench_config(dtype, threads, steps + WARMUP_STEPS, device), text, on_event=on_event
-    )  # type: ignore[arg-type]
+    config = bench_config(dtype, threads, steps + WARMUP_STEPS, device)
+    trainer = Trainer(config, text, on_event=on_event)
     trainer.run()
     gaps = [b - a for a, b in zip(stamps[WARMUP_STEPS - 1 :], stamps[WARMUP_STEPS:], strict=False)]
     return median_ms(gaps)
+
+
+class ReferenceBlock(nn.Module):
+    """nanoGPT's block: pre-norm attention and erf-GELU MLP, no biases."""
+
+    def __init__(self, n_embd: int, n_head: int) -> None:
+        super().__init__()
+        self.n_head = n_head
+        self.ln_1 = nn.LayerNorm(n_embd, bias=False)
+        self.attn = nn.Linear(n_embd, 3 * n_embd, bias=False)
+        self.proj = nn.Linear(n_embd, n_embd, bias=False)
+        self.ln_2 = nn.LayerNorm(n_embd, bias=False)
+        self.fc = nn.Linear(n_embd, 4 * n_embd, bias=False)
+        self.fc_proj = nn.Linear(4 * n_embd, n_embd, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.attn(self.ln_1(x)).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, -1).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, D)
+        x = x + self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
+        return x + self.fc_proj(F.gelu(self.fc(self.ln_2(x))))
 
 
 class ReferenceGPT(nn.Module):
@@ -162,22 +180,9 @@ class ReferenceGPT(nn.Module):
         self, vocab_size: int, n_layer: int = 4, n_head: int = 4, n_embd: int = 128
     ) -> None:
         super().__init__()
-        self.n_head = n_head
         self.wte = nn.Embedding(vocab_size, n_embd)
         self.wpe = nn.Embedding(BLOCK_SIZE, n_embd)
-        self.blocks = nn.ModuleList(
-            nn.ModuleDict(
-                {
-                    "ln_1": nn.LayerNorm(n_embd, bias=False),
-                    "attn": nn.Linear(n_embd, 3 * n_embd, bias=False),
-                    "proj": nn.Linear(n_embd, n_embd, bias=False),
-                    "ln_2": nn.LayerNorm(n_embd, bias=False),
-                    "fc": nn.Linear(n_embd, 4 * n_embd, bias=False),
-                    "fc_proj": nn.Linear(4 * n_embd, n_embd, bias=False),
-                }
-            )
-            for _ in range(n_layer)
-        )
+        self.blocks = nn.Sequential(*(ReferenceBlock(n_embd, n_head) for _ in range(n_layer)))
         self.ln_f = nn.LayerNorm(n_embd, bias=False)
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
         self.wte.weight = self.lm_head.weight
@@ -186,16 +191,9 @@ class ReferenceGPT(nn.Module):
                 nn.init.normal_(p, std=0.02)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        B, T = idx.shape
+        T = idx.size(1)
         x = self.wte(idx) + self.wpe(torch.arange(T, device=idx.device))  # (B, T, C)
-        C = x.size(-1)
-        for b in self.blocks:
-            q, k, v = b["attn"](b["ln_1"](x)).split(C, dim=2)
-            q, k, v = (t.view(B, T, self.n_head, -1).transpose(1, 2) for t in (q, k, v))
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, D)
-            x = x + b["proj"](y.transpose(1, 2).contiguous().view(B, T, C))
-            x = x + b["fc_proj"](F.gelu(b["fc"](b["ln_2"](x))))
-        logits = self.lm_head(self.ln_f(x))
+        logits = self.lm_head(self.ln_f(self.blocks(x)))  # (B, T, V)
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
 
 
@@ -332,7 +330,6 @@ def time_typing(model: CharModel, vocab: Vocab, text: str, context: int, n: int)
 
 def time_notebook(text: str, with_files: bool, device: str) -> tuple[float, float, float]:
     """(seconds to build the Trainer, seconds of Trainer.run, final val perplexity)."""
-    from charlm_tui.core.train import TrainConfig, Trainer
 
     config = TrainConfig.defaults_for("bigram", device=device)
     with tempfile.TemporaryDirectory() as tmp:
@@ -370,7 +367,6 @@ def run_bench(
 ) -> int:
     """Measure and print the table; returns the exit status (0)."""
     from charlm_tui.core.corpus import load_corpus
-    from charlm_tui.core.train import pick_device
 
     out = out or sys.stdout
     plan = QUICK if quick else FULL
