@@ -53,6 +53,9 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
     vocab = Vocab(tuple(state.vocab_chars))
     config = dict(state.model_config)
     config.pop("vocab_size", None)
+    if state.model_name == "gpt":
+        # GPT checkpoints written before the `activation` setting existed used tanh GELU
+        config.setdefault("activation", "gelu_tanh")
     try:
         model = build_model(state.model_name, vocab.size, **config)
     except (KeyError, TypeError, ValueError) as exc:
