@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 from rich.console import Console
-from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from charlm_tui.tui.app import CharLMApp, TuiOptions, run_tui
@@ -16,13 +14,7 @@ from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.help import HelpScreen
 from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
 from charlm_tui.tui.screens.training import TrainingScreen
-
-
-async def until(pilot: Pilot, condition, timeout: float = 30.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.05)
+from tests.pilot import until
 
 
 def test_run_tui_without_a_tty_points_to_the_headless_cli() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,12 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from charlm_tui.tui.app import CharLMApp
 from charlm_tui.tui.screens.dataset import DatasetScreen
 from charlm_tui.tui.screens.generate import GenerateScreen, ModelSource
 from charlm_tui.tui.screens.training import TrainingScreen
 from charlm_tui.tui.widgets.next_char_bars import NextCharBars
 from charlm_tui.tui.widgets.seed_input import MAX_SEED, SeedInput
+from tests.pilot import loaded, until
 
 
 async def keys_while_streaming(pilot: Pilot, *keys: str) -> None:
@@ -31,22 +30,6 @@ async def keys_while_streaming(pilot: Pilot, *keys: str) -> None:
     for key in keys:
         pilot.app.simulate_key(key)
         await pilot.pause(0.02)
-
-
-async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Let the app run until `condition()` holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.05)
-
-
-async def loaded(pilot: Pilot) -> CharLMApp:
-    app = pilot.app
-    assert isinstance(app, CharLMApp)
-    await until(pilot, lambda: app.dataset is not None or app.load_error is not None)
-    assert app.dataset is not None, app.load_error
-    return app
 
 
 def transcript_text(screen: GenerateScreen) -> str:
