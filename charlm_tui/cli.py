@@ -72,10 +72,6 @@ def say(*parts: object, file: Any = None, end: str = "\n") -> None:
         pass
 
 
-def _fmt(parser: type[argparse.HelpFormatter]) -> Any:
-    return lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=34)
-
-
 def add_corpus_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("corpus")
     g.add_argument(
@@ -263,7 +259,7 @@ def show_char(ch: str) -> str:
 
 
 def cmd_prep(args: argparse.Namespace) -> int:
-    from charlm_tui.core.data import encode_corpus, encode_to_file, split_ids
+    from charlm_tui.core.data import encode_corpus, split_ids
     from charlm_tui.core.metrics import char_frequencies, reference_losses
     from charlm_tui.core.vocab import Vocab
 
@@ -288,20 +284,10 @@ def cmd_prep(args: argparse.Namespace) -> int:
     for row in range(0, len(cells), 4):
         print("  " + "   ".join(cells[row : row + 4]))
     if args.memmap:
-        out = encode_to_file_from_text(corpus.text, vocab, args.memmap, encode_to_file)
+        out = Path(args.memmap)
+        ids.numpy().astype(vocab.dtype).tofile(out)  # what core.data.open_ids maps
         print(f"ids written to {out} ({vocab.dtype.name})")
     return 0
-
-
-def encode_to_file_from_text(text: str, vocab: Any, out: str, encode_to_file: Any) -> Path:
-    import tempfile
-
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
-        f.write(text)
-    try:
-        return encode_to_file(f.name, vocab, out)
-    finally:
-        os.unlink(f.name)
 
 
 # --- train ----------------------------------------------------------------------------------

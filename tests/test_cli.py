@@ -172,3 +172,15 @@ def test_torchrun_trains_with_distributed_data_parallel_on_two_processes(tiny_co
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count("finished 20 steps") == 1
     assert (out_dir / "last.safetensors").is_file()
+
+
+def test_prep_memmap_writes_ids_that_open_ids_maps_back(tiny_corpus, tmp_path, capsys) -> None:
+    from charlm_tui.core.data import encode_corpus, open_ids
+    from charlm_tui.core.vocab import Vocab
+
+    out = tmp_path / "ids.bin"
+    assert main(["prep", "--corpus", str(tiny_corpus), "--memmap", str(out)]) == 0
+    assert "ids written to" in capsys.readouterr().out
+    vocab = Vocab.from_text(TINY_TEXT)
+    mapped = open_ids(out, vocab)
+    assert mapped.tolist() == encode_corpus(TINY_TEXT, vocab).tolist()
