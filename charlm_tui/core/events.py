@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-LN2 = math.log(2.0)
-
-
-def perplexity(loss: float) -> float:
-    """exp(loss), clamped so that a huge loss gives inf rather than OverflowError."""
-    try:
-        return math.exp(loss)
-    except OverflowError:
-        return math.inf
+from charlm_tui.core.metrics import bits_per_char, perplexity
 
 
 @dataclass(frozen=True)
@@ -71,7 +62,7 @@ class EvalCompleted:
 
     @property
     def val_bits_per_char(self) -> float:
-        return self.val_loss / LN2
+        return bits_per_char(self.val_loss)
 
 
 @dataclass(frozen=True)
