@@ -8,7 +8,6 @@ parsing, so `--help` is instant.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
@@ -539,6 +538,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from charlm_tui.core.corpus import CorpusError, read_text_file
     from charlm_tui.core.data import encode_corpus, split_ids
+    from charlm_tui.core.metrics import bits_per_char, perplexity
     from charlm_tui.core.runs import load_model
     from charlm_tui.core.train import evaluate_loss
 
@@ -586,8 +586,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     loss = evaluate_loss(loaded.model, data, block)
     print(f"{where}: {len(data):,} characters")
     print(f"loss        {loss:.4f} nats/char")
-    print(f"perplexity  {math.exp(loss):.3f}")
-    print(f"bits/char   {loss / math.log(2):.3f}")
+    print(f"perplexity  {perplexity(loss):.3f}")
+    print(f"bits/char   {bits_per_char(loss):.3f}")
     return 0
 
 

@@ -51,6 +51,7 @@ from charlm_tui.core.events import (
     TrainingFinished,
     TrainingStarted,
 )
+from charlm_tui.core.metrics import bits_per_char, perplexity
 from charlm_tui.core.models import REGISTRY, build_model
 from charlm_tui.core.precision import DTYPES, autocast, resolve_dtype
 from charlm_tui.core.vocab import Vocab
@@ -657,8 +658,8 @@ class Trainer:
             message = f"finished {self.step} steps"
             if final is not None:
                 message += (
-                    f"; whole val split: loss {final:.4f}, perplexity {math.exp(final):.3f}, "
-                    f"{final / math.log(2):.3f} bits/char"
+                    f"; whole val split: loss {final:.4f}, perplexity {perplexity(final):.3f}, "
+                    f"{bits_per_char(final):.3f} bits/char"
                 )
         self.on_event(
             TrainingFinished(step=self.step, reason=reason, message=message, final_val_loss=final)
