@@ -8,6 +8,7 @@ parsing, so `--help` is instant.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -29,6 +30,7 @@ EXAMPLES = {
   charlm train --model bigram --steps 20000  # train the notebook's model to its limit
   charlm train --model gpt                   # a small GPT (about 0.8M parameters)
   charlm train --model gpt --corpus shakespeare --keep-newlines --out runs/shakes
+  charlm train --model gpt --time 35s        # as good as 35 seconds allow (cosine over time)
   charlm train --resume runs/shakes/last.safetensors --steps 6000
   torchrun --nproc-per-node 2 -m charlm_tui train --model gpt   # DistributedDataParallel
 """,
@@ -119,6 +121,23 @@ def add_sampling_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def duration(text: str) -> float:
+    """Seconds from "90", "90s", "1.5m" or "2h" (an argparse type)."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    value, scale = text.strip().lower(), 1.0
+    if value[-1:] in units:
+        value, scale = value[:-1], units[value[-1]]
+    try:
+        seconds = float(value) * scale
+    except ValueError:
+        seconds = math.nan
+    if not (0 < seconds < math.inf):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: give seconds (90), or 90s, 5m, 1h"
+        )
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="charlm",
@@ -161,6 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     g = train.add_argument_group("optimisation (defaults depend on the model)")
     g.add_argument("--recipe", choices=["notebook", "modern"], help="training recipe")
     g.add_argument("--steps", type=int, help="optimisation steps in all")
+    g.add_argument(
+        "--time",
+        type=duration,
+        dest="time_budget_s",
+        metavar="DURATION",
+        help="train for this long (90, 90s, 5m, 1h): the schedule decays over the time, "
+        "and --steps (unlimited unless given) caps it",
+    )
     g.add_argument("--batch-size", type=int, help="windows per step")
     g.add_argument("--block-size", type=int, help="characters per window (context)")
     g.add_argument("--lr", type=float, help="peak learning rate")
@@ -293,7 +320,7 @@ def cmd_prep(args: argparse.Namespace) -> int:
 
 MODEL_FLAGS = ("n_layer", "n_head", "n_embd", "dropout")
 TRAIN_FLAGS = (
-    "recipe steps batch_size block_size lr min_lr weight_decay warmup_steps grad_clip "
+    "recipe steps time_budget_s batch_size block_size lr min_lr weight_decay warmup_steps grad_clip "
     "eval_interval eval_batches sample_length seed train_fraction device dtype threads"
 ).split()
 
@@ -334,6 +361,7 @@ class ConsoleReporter:
         self.last_draw = 0.0
         self.notebook = notebook
         self.evals = 0
+        self.budget_s = 0.0  # the run's time budget, from TrainingStarted
 
     def __call__(self, event: Any) -> None:
         from charlm_tui.core import events as ev
@@ -342,21 +370,33 @@ class ConsoleReporter:
             now = time.monotonic()
             if self.tty and not self.quiet and now - self.last_draw > 0.1:
                 self.last_draw = now
-                frac = event.step / max(1, event.total_steps)
+                if self.budget_s:
+                    frac = min(1.0, event.elapsed_s / self.budget_s)
+                    where = f"{event.step} steps {event.elapsed_s:.0f}/{self.budget_s:.0f}s"
+                else:
+                    frac = event.step / max(1, event.total_steps)
+                    where = f"{event.step}/{event.total_steps}"
                 bar = "#" * int(frac * 30)
                 rate = event.step / max(1e-9, event.elapsed_s)
                 say(
-                    f"\r[{bar:<30}] {event.step}/{event.total_steps} loss {event.loss:.3f} "
-                    f"{rate:.0f} steps/s",
+                    f"\r[{bar:<30}] {where} loss {event.loss:.3f} {rate:.0f} steps/s",
                     end="",
                     file=sys.stderr,
                 )
         elif isinstance(event, ev.TrainingStarted):
+            from charlm_tui.core.train import UNLIMITED_STEPS
+
+            self.budget_s = float(event.config.get("time_budget_s") or 0.0)
             if not self.quiet:
                 where = f" -> {event.run_dir}" if event.run_dir else ""
+                plan = f"{event.total_steps} steps"
+                if self.budget_s:
+                    plan = f"{self.budget_s:g} s of training" + (
+                        f" or {plan}" if event.total_steps < UNLIMITED_STEPS else ""
+                    )
                 say(
                     f"training {event.model} ({event.n_params:,} parameters, vocabulary "
-                    f"{event.vocab_size}, {event.total_steps} steps from {event.start_step}, "
+                    f"{event.vocab_size}, {plan} from step {event.start_step}, "
                     f"{event.device}){where}"
                 )
         elif isinstance(event, ev.EvalCompleted):
@@ -405,7 +445,7 @@ def _init_distributed() -> str | None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from charlm_tui.core.runs import new_run_dir
-    from charlm_tui.core.train import TrainConfig, Trainer
+    from charlm_tui.core.train import UNLIMITED_STEPS, TrainConfig, Trainer
 
     overrides = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
     model_overrides = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
@@ -424,6 +464,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         newlines = bool(saved.get("newlines_to_spaces", False))
         out_dir = Path(args.out) if args.out else Path(args.resume).parent
     else:
+        if args.time_budget_s and args.steps is None:  # the time alone ends the run
+            overrides["steps"] = UNLIMITED_STEPS
         config = TrainConfig.defaults_for(args.model, **overrides)
         config.model_overrides.update(model_overrides)
         out_dir = Path(args.out) if args.out else new_run_dir(config.model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from charlm_tui.cli import main
+from charlm_tui.cli import duration, main
 from tests.conftest import TINY_TEXT, needs_corpora
 
 
@@ -81,6 +82,34 @@ def test_train_then_sample_then_eval_a_tiny_run(tiny_corpus: Path, tmp_path: Pat
 
     assert main(["eval", "--checkpoint", str(best), "--text", str(tiny_corpus)]) == 0
     assert "bits/char" in capsys.readouterr().out
+
+
+def test_train_for_a_time_budget_runs_the_short_gpt_until_the_time_is_up(
+    tiny_corpus: Path, tmp_path: Path, capsys
+) -> None:
+    out_dir = tmp_path / "run"
+    args = ["train", "--model", "gpt", "--corpus", str(tiny_corpus), "--time", "1.5s"]
+    assert main([*args, "--block-size", "16", "--out", str(out_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "1.5 s of training from step 0" in printed and "finished" in printed
+    saved = json.loads((out_dir / "config.json").read_text())
+    assert saved["train_config"]["time_budget_s"] == 1.5
+    assert saved["model_config"]["n_layer"] == 2  # the short-budget recipe
+    assert json.loads((out_dir / "metrics.jsonl").read_text().splitlines()[-1])["elapsed_s"] >= 1.5
+
+
+@pytest.mark.parametrize(
+    "text, seconds", [("90", 90.0), ("90s", 90.0), ("1.5m", 90.0), ("2h", 7200.0), (" 5M ", 300.0)]
+)
+def test_durations_read_seconds_minutes_and_hours(text: str, seconds: float) -> None:
+    assert duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "s", "ten", "-5", "0", "nan", "inf", "5d"])
+def test_a_bad_duration_is_refused_with_the_forms_that_work(text: str, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--time", text])
+    assert "90s, 5m, 1h" in capsys.readouterr().err
 
 
 def test_sample_reports_unknown_seed_characters_instead_of_a_traceback(tiny_corpus, capsys) -> None:

@@ -65,6 +65,8 @@ class RunFolderError(OSError):
     """The run folder could not be written (config, metrics); the message says where and why."""
 
 
+UNLIMITED_STEPS = 10**9  # `steps` of a run that only its time budget ends
+SHORT_BUDGET_S = 120.0  # time budgets up to this train a smaller GPT by default
 _FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
 
@@ -100,12 +102,37 @@ class TrainConfig:
     train_fraction: float = 0.8
     newlines_to_spaces: bool = False  # how the corpus was read: recorded for resume and eval
     checkpoint_interval: int = 0  # steps between "last" checkpoints; 0 = evals only
+    # Train for this many seconds (0 = off): the cosine decays over the time instead of
+    # the steps, and the run ends when the time is up or at `steps`, whichever is first.
+    # The time counts the steps, evals and saves; the final whole-val eval comes after.
+    time_budget_s: float = 0.0
 
     @classmethod
     def defaults_for(cls, model: str, **overrides: Any) -> TrainConfig:
-        """The recipe a model trains with unless told otherwise."""
+        """The recipe a model trains with unless told otherwise (and for its time budget)."""
         if model == "bigram":
             base = cls(model="bigram")
+        elif model == "gpt" and 0 < overrides.get("time_budget_s", 0) <= SHORT_BUDGET_S:
+            # Under two minutes a smaller GPT wins: in 33 s on 2 cores this 2 x 64 one
+            # (about 0.1M parameters, 16 x 64 batches, nearly 2000 steps) reached a
+            # whole-val loss of 1.77 on Tiny Shakespeare, where the 4 x 128 one reached
+            # 1.94 in fewer than 600 steps (docs/performance.md).
+            base = cls(
+                model=model,
+                model_overrides={"n_layer": 2, "n_embd": 64, "n_head": 4, "block_size": 64},
+                recipe="modern",
+                steps=UNLIMITED_STEPS,
+                batch_size=16,
+                block_size=64,
+                lr=5e-3,
+                min_lr=5e-4,
+                weight_decay=0.1,
+                beta2=0.99,
+                warmup_steps=30,
+                grad_clip=1.0,
+                eval_interval=250,
+                eval_batches=8,
+            )
         else:
             # 2000 steps of 16 x 128 characters: the 4 x 128 GPT ends at perplexity 3.80
             # on Sherlock's whole val split, 8 minutes end to end on a shared 2-core
@@ -156,7 +183,7 @@ class TrainConfig:
             problems.append(
                 f"lr must be a positive number up to {_FLOAT32_MAX:.3g} (got {self.lr})"
             )
-        for name in ("min_lr", "weight_decay", "grad_clip"):
+        for name in ("min_lr", "weight_decay", "grad_clip", "time_budget_s"):
             value = getattr(self, name)
             if not (0 <= value <= _FLOAT32_MAX):
                 problems.append(f"{name} must be a number >= 0 (got {value})")
@@ -213,14 +240,21 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def lr_at(step: int, config: TrainConfig) -> float:
-    """Linear warmup to lr, then cosine decay to min_lr at the last step (modern recipe)."""
+def lr_at(step: int, config: TrainConfig, elapsed_s: float = 0.0) -> float:
+    """Linear warmup to lr, then cosine decay to min_lr (modern recipe).
+
+    The cosine ends at the last step, or with a time budget when the time is up: then
+    `elapsed_s` (training seconds so far) says how far along the run is.
+    """
     if config.recipe == "notebook":
         return config.lr
     if config.warmup_steps and step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
-    span = max(1, config.steps - config.warmup_steps)
-    progress = min(1.0, (step - config.warmup_steps) / span)
+    if config.time_budget_s:
+        progress = min(1.0, elapsed_s / config.time_budget_s)
+    else:
+        span = max(1, config.steps - config.warmup_steps)
+        progress = min(1.0, (step - config.warmup_steps) / span)
     return config.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (config.lr - config.min_lr)
 
 
@@ -249,6 +283,10 @@ class Trainer:
         self.vocab = vocab or Vocab.from_text(text)
         self.split: Split = split_ids(encode_corpus(text, self.vocab), config.train_fraction)
         self.rank, self.world_size = _distributed()
+        if config.time_budget_s and self.world_size > 1:
+            # each process would read its own clock: different learning rates, and one
+            # process leaving the loop while the others wait for it
+            raise ConfigError("a time budget cannot be used under torchrun; give --steps")
         self.device = pick_device(config.device)
         self.dtype = resolve_dtype(config.dtype, self.device)  # what "auto" means here
 
@@ -274,6 +312,7 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self._elapsed_before = 0.0  # training time of earlier sessions of a resumed run
         self._ddp_model: torch.nn.Module | None = None
+        self.time_is_up = False  # a time budget was used up (see `_check_time`)
 
     # --- setup ------------------------------------------------------------------------
 
@@ -509,10 +548,16 @@ class Trainer:
         except ckpt.CheckpointError:
             return ""
 
+    def _check_time(self) -> bool:
+        """Whether a run with a time budget has used it; `time_is_up` keeps the answer."""
+        budget = self.config.time_budget_s
+        self.time_is_up = bool(budget) and self.elapsed_s >= budget
+        return self.time_is_up
+
     def _eval_due(self) -> bool:
         c = self.config
         every = c.steps_per_epoch if c.recipe == "notebook" else c.eval_interval
-        return self.step % every == 0 or self.step == c.steps
+        return self.step % every == 0 or self.step == c.steps or self.time_is_up
 
     def _do_eval(self) -> EvalCompleted:
         train_loss = (
@@ -559,12 +604,15 @@ class Trainer:
         tokens = c.batch_size * self.block_size
         load = cpu_load.CpuLoad() if self._adapts_threads() else None
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        while self.step < c.steps and not stop.is_set():
+        # The time is read once per step, after it, so the step that uses the budget up is
+        # the one evaluated (and saved) last.
+        self._check_time()
+        while self.step < c.steps and not stop.is_set() and not self.time_is_up:
             if load is not None and load.due():  # another process took or freed a core
                 others = load.others_busy()
                 if others is not None:
                     torch.set_num_threads(cpu_load.free_cores(others))
-            lr = lr_at(self.step, c)
+            lr = lr_at(self.step, c, self.elapsed_s)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             x, y = self._batch(self.split.train, self.train_gen)
@@ -582,6 +630,7 @@ class Trainer:
             self.step += 1
             self.epoch_losses.append(value)
             elapsed = self.elapsed_s
+            self._check_time()
             self.on_event(
                 StepCompleted(
                     step=self.step,

@@ -133,6 +133,47 @@ def test_modern_schedule_warms_up_then_decays_to_min_lr() -> None:
     assert lr_at(550, c) == pytest.approx(0.55e-3)
 
 
+def test_with_a_time_budget_the_cosine_follows_the_clock() -> None:
+    c = TrainConfig.defaults_for("gpt", time_budget_s=60, warmup_steps=10, lr=1e-3, min_lr=1e-4)
+    assert lr_at(5, c, elapsed_s=50.0) == pytest.approx(0.6e-3)  # warmup is still in steps
+    assert lr_at(500, c, elapsed_s=30.0) == pytest.approx(0.55e-3)  # half the time
+    assert lr_at(10, c, elapsed_s=0.0) == pytest.approx(1e-3)
+    assert lr_at(10**6, c, elapsed_s=60.0) == pytest.approx(1e-4)
+    assert lr_at(10**6, c, elapsed_s=99.0) == pytest.approx(1e-4)
+
+
+def test_a_time_budget_ends_the_run_with_an_eval_of_its_last_step(tmp_path) -> None:
+    seen: list[object] = []
+    config = tiny_config("gpt", steps=10**9, time_budget_s=0.5, eval_interval=10**6)
+    trainer = Trainer(config, TINY_TEXT, out_dir=tmp_path, on_event=seen.append)
+    result = trainer.run()
+    assert result.reason == "completed" and trainer.time_is_up
+    assert 0.5 <= trainer.elapsed_s < 10
+    steps = [e for e in seen if isinstance(e, ev.StepCompleted)]
+    assert steps[-2].elapsed_s < 0.5 <= steps[-1].elapsed_s  # the step that used it up was last
+    evals = [e for e in seen if isinstance(e, ev.EvalCompleted)]
+    assert [e.step for e in evals] == [result.step]  # evaluated, and saved
+    assert load_checkpoint(tmp_path / "last.safetensors").step == result.step
+    assert result.final_val_loss is not None
+
+
+def test_a_short_time_budget_trains_a_smaller_gpt_unless_told_otherwise() -> None:
+    standard = TrainConfig.defaults_for("gpt")
+    short = TrainConfig.defaults_for("gpt", time_budget_s=35)
+    assert standard.model_overrides == {} and standard.steps == 2000
+    assert short.model_overrides["n_layer"] == 2 and short.model_overrides["n_embd"] == 64
+    assert short.batch_size * short.block_size < standard.batch_size * standard.block_size
+    assert TrainConfig.defaults_for("gpt", time_budget_s=600).model_overrides == {}
+    told = TrainConfig.defaults_for("gpt", time_budget_s=35, batch_size=8)
+    assert told.batch_size == 8
+
+
+def test_a_time_budget_is_refused_under_torchrun(monkeypatch) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="torchrun"):
+        Trainer(tiny_config(time_budget_s=5.0), TINY_TEXT)
+
+
 def test_run_folder_holds_config_metrics_and_checkpoints(tmp_path) -> None:
     Trainer(tiny_config(), TINY_TEXT, out_dir=tmp_path).run()
     assert (tmp_path / "config.json").is_file()
