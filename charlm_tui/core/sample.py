@@ -115,25 +115,58 @@ def sample_id(logits: torch.Tensor, options: SamplingOptions, rng: torch.Generat
 
 
 def draw_id(logits: torch.Tensor, options: SamplingOptions, u: float) -> int:
-    """The id that a uniform draw u in [0, 1) picks from logits (V,) under `options`.
+    """The id that a uniform draw u in [0, 1) picks from logits (V,) under `options`."""
+    return Picker.make(logits, options).pick(u)
+
+
+class Picker:
+    """One distribution made ready for draws: `pick(u)` maps a uniform u in [0, 1) to an id.
 
     Inverse CDF: the first id whose cumulative weight exceeds u times the total, so a
-    zero weight never wins. For a vocabulary of a few hundred characters the sums run in
-    Python: 8 us a character here, where torch.multinomial took 19 us and cumsum plus
-    searchsorted 15 us; larger vocabularies stay in torch.
+    zero weight never wins; temperature 0 always picks the argmax (ties to the lowest
+    id). For a vocabulary of a few hundred characters the sums run in Python: 8 us a
+    character here, where torch.multinomial took 19 us and cumsum plus searchsorted 15
+    us; larger vocabularies stay in torch. Made once, a Picker serves any number of
+    draws: a model that reads one character has only V distributions.
     """
-    if options.temperature == 0:
-        return int(torch.argmax(logits))  # ties go to the lowest id
-    weights, ids = _candidates(logits, options)
-    if weights.numel() <= PYTHON_CDF_MAX:
-        cdf = list(itertools.accumulate(weights.tolist()))
-        j = bisect.bisect_right(cdf, u * cdf[-1])
-    else:
-        cdf_t = torch.cumsum(weights, dim=0)  # (K,)
-        j = int(torch.searchsorted(cdf_t, cdf_t[-1:] * u, right=True))
-    if j >= weights.numel():  # u * total rounded up to the total: the last possible id
-        j = int(torch.nonzero(weights)[-1])
-    return j if ids is None else int(ids[j])
+
+    __slots__ = ("argmax", "cdf", "ids", "weights")
+
+    def __init__(
+        self,
+        weights: torch.Tensor,
+        cdf: list[float] | torch.Tensor,
+        ids: torch.Tensor | None,
+        argmax: int = -1,
+    ) -> None:
+        self.weights = weights  # the candidates' weights, in the order of cdf
+        self.cdf = cdf  # their cumulative sums
+        self.ids = ids  # position in cdf -> character id; None: the position is the id
+        self.argmax = argmax  # greedy (temperature 0): the id to pick; -1 otherwise
+
+    @classmethod
+    def make(cls, logits: torch.Tensor, options: SamplingOptions) -> Picker:
+        if options.temperature == 0:  # ties go to the lowest id
+            return cls(logits, [], None, argmax=int(torch.argmax(logits)))
+        weights, ids = _candidates(logits, options)
+        cdf: list[float] | torch.Tensor
+        if weights.numel() <= PYTHON_CDF_MAX:
+            cdf = list(itertools.accumulate(weights.tolist()))
+        else:
+            cdf = torch.cumsum(weights, dim=0)  # (K,)
+        return cls(weights, cdf, ids)
+
+    def pick(self, u: float) -> int:
+        if self.argmax >= 0:
+            return self.argmax
+        cdf = self.cdf
+        if isinstance(cdf, list):
+            j = bisect.bisect_right(cdf, u * cdf[-1])
+        else:
+            j = int(torch.searchsorted(cdf, cdf[-1:] * u, right=True))
+        if j >= len(cdf):  # u * total rounded up to the total: the last possible id
+            j = int(torch.nonzero(self.weights)[-1])
+        return j if self.ids is None else int(self.ids[j])
 
 
 def entropy_bits(probs: torch.Tensor) -> float:
@@ -199,6 +232,10 @@ class Generator:
         self.read_limit = max(1, read_limit)
         self.rng = torch.Generator()
         self._ids: dict[int, torch.Tensor] = {}
+        # A model that reads only the current character has V distributions in all:
+        # generating, each is computed once and then looked up (up to PYTHON_CDF_MAX
+        # characters, which bounds the memo at a few hundred small rows).
+        self._memoize = model.context_size == 1 and vocab.size <= PYTHON_CDF_MAX
         self._options = (options or SamplingOptions()).validate()
         self.seed = 0
         self.reset(seed_text)
@@ -216,6 +253,8 @@ class Generator:
         self._state = self.model.init_state(1)
         self._logits: torch.Tensor | None = None  # (V,) float32 on the CPU
         self._probs: torch.Tensor | None = None
+        self._memo: dict[int, _Row] = {}  # character id -> its row (see _memoize)
+        self._row: _Row | None = None  # the memo row of _logits, if it has one
         return self.feed(seed_text)
 
     # ---- options ----------------------------------------------------------------
@@ -269,6 +308,7 @@ class Generator:
             logits, self._state = self.model.step(x[:, start : start + FEED_CHUNK], self._state)
         self._logits = logits[0].float().cpu()  # (V,)
         self._probs = None
+        self._row = None
 
     @property
     def probs(self) -> torch.Tensor:
@@ -303,22 +343,43 @@ class Generator:
             x = self._ids[i] = torch.tensor([[i]], dtype=torch.long, device=self._device)
         return x
 
-    @torch.inference_mode()
     def next_char(self) -> str:
         """Draw one character with the current options, read it back, return it."""
         u = self._uniform()
         if self._logits is None:
             i = min(int(u * self.vocab.size), self.vocab.size - 1)
         else:
-            i = draw_id(self._logits, self._options, u)
+            i = self._picker(self._logits).pick(u)
         ch = self.vocab.chars[i]
         self._parts.append(ch)
         self._len += 1
         self.n_generated += 1
-        logits, self._state = self.model.step(self._id_tensor(i), self._state)
-        self._logits = logits[0].float().cpu()
+        row = self._memo.get(i)
+        if row is None:
+            self._logits = self._step(i)
+            if self._memoize:
+                row = self._memo[i] = _Row(self._logits)
+        else:
+            self._logits = row.logits
+        self._row = row
         self._probs = None
         return ch
+
+    @torch.inference_mode()
+    def _step(self, i: int) -> torch.Tensor:
+        """Read character id i; its next-character logits (V,) on the CPU."""
+        logits, self._state = self.model.step(self._id_tensor(i), self._state)
+        return logits[0].float().cpu()
+
+    def _picker(self, logits: torch.Tensor) -> Picker:
+        """The Picker of the current logits under the current options (memoized per row)."""
+        row = self._row
+        if row is None:
+            return _make_picker(logits, self._options)
+        picker = row.pickers.get(self._options)
+        if picker is None:
+            picker = row.pickers[self._options] = _make_picker(logits, self._options)
+        return picker
 
     def __iter__(self) -> Iterator[str]:
         """Yield characters until `options.length` of them (re-read at every character)."""
@@ -326,6 +387,21 @@ class Generator:
         while produced < self._options.length:
             yield self.next_char()
             produced += 1
+
+
+@torch.inference_mode()
+def _make_picker(logits: torch.Tensor, options: SamplingOptions) -> Picker:
+    return Picker.make(logits, options)
+
+
+class _Row:
+    """A memoized next-character distribution: its logits and a Picker per options."""
+
+    __slots__ = ("logits", "pickers")
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        self.logits = logits
+        self.pickers: dict[SamplingOptions, Picker] = {}
 
 
 # ---- one-shot helpers -----------------------------------------------------------------

@@ -327,3 +327,37 @@ def test_draw_id_picks_the_first_id_whose_cumulative_weight_exceeds_u(
         expected = j if ids is None else int(ids[j])
         assert sample.draw_id(logits, options, u) == expected
         assert weights[j] > 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        SamplingOptions(seed=5, length=300),
+        SamplingOptions(seed=5, length=300, temperature=0.7, top_k=4),
+        SamplingOptions(seed=5, length=300, top_p=0.6),
+        SamplingOptions(seed=5, length=300, temperature=0),
+    ],
+)
+def test_a_one_character_model_memoizes_its_rows_and_draws_the_same_characters(options):
+    """The bigram's V distributions are computed once each; the draws do not change."""
+    model = small_model("bigram")
+    memoized = Generator(model, VOCAB, "a", options)
+    assert memoized._memoize
+    plain = Generator(model, VOCAB, "a", options)
+    plain._memoize = False
+    calls = []
+    real_step = model.step
+    model.step = lambda idx, state: calls.append(1) or real_step(idx, state)
+    text = "".join(memoized)
+    assert len(calls) <= VOCAB.size  # one step per character id, at most
+    assert text == "".join(plain)
+    assert torch.equal(memoized.probs, plain.probs)
+    # options changed mid-stream take effect at once, memo or not
+    memoized.options = plain.options = replace(options, temperature=2.0, top_k=0, length=50)
+    assert "".join(memoized) == "".join(plain)
+
+
+def test_a_model_that_reads_more_than_one_character_is_not_memoized():
+    assert not Generator(small_model("gpt"), VOCAB, "a")._memoize
+    many = Vocab.from_text("".join(chr(0x4E00 + i) for i in range(600)))  # too many rows
+    assert not Generator(small_model("bigram", many.size), many)._memoize
