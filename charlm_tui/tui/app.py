@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
@@ -23,6 +24,7 @@ import torch
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
@@ -50,7 +52,8 @@ QUIT_GRACE_S = 30.0  # longest wait for the trainer to reach a step boundary and
 
 WATCHDOG_SAVE_S = 60.0  # after a signal: the longest wait for the trainer's final save
 WATCHDOG_GRACE_S = 5.0  # then the longest an orderly shutdown may take
-STEP_POST_INTERVAL_S = 0.05  # at most ~20 step messages a second reach the UI
+STEP_POST_INTERVAL_S = 0.2  # at most 5 step messages a second: the screen redraws at 4
+SNAPSHOT_INTERVAL_S = 0.5  # weight copies for the console: at most two a second
 
 
 def default_threads() -> int:
@@ -151,6 +154,8 @@ class CharLMApp(App[int]):
         self._manual_save_pending = False
         self._signals_installed: list[int] = []
         self.result: TrainResult | None = None  # how the last run ended (run_tui reports it)
+        self._inbox: deque[Message] = deque()  # training messages not yet handled
+        self._wake_pending = threading.Event()  # a TrainingProgress is on its way
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -310,7 +315,7 @@ class CharLMApp(App[int]):
             return False
         config = replace(
             config or self.train_config,
-            threads=self.threads,
+            threads=self.options.threads,  # None: the trainer's choice, as in `charlm train`
             newlines_to_spaces=self.dataset.corpus.newlines_to_spaces,
         )
         self.train_config = config
@@ -344,9 +349,10 @@ class CharLMApp(App[int]):
         """
         trainer: Trainer | None = None
         last_post = 0.0
+        last_snapshot = -SNAPSHOT_INTERVAL_S
 
         def report(event: events.TrainingEvent) -> None:
-            nonlocal last_post
+            nonlocal last_post, last_snapshot
             if isinstance(event, events.StepCompleted):
                 # The screen redraws a few times a second, so a few step messages a second
                 # are all it can use; posting every step made the UI thread compete with
@@ -354,21 +360,26 @@ class CharLMApp(App[int]):
                 now = time.monotonic()
                 if now - last_post >= STEP_POST_INTERVAL_S or event.step == event.total_steps:
                     last_post = now
-                    self.post_message(messages.StepCompleted(event))
+                    self._deliver(messages.StepCompleted(event))
                 self._serve_requests(trainer, stop)
             elif isinstance(event, (events.EvalCompleted, events.TrainingFinished)):
                 snapshot = None
-                if trainer is not None:
+                now = time.monotonic()
+                final = isinstance(event, events.TrainingFinished)
+                # The console follows the latest weights; a copy a few times a second is
+                # all it can show (the notebook recipe evaluates 50 times a second).
+                if trainer is not None and (final or now - last_snapshot >= SNAPSHOT_INTERVAL_S):
+                    last_snapshot = now
                     # building the copy draws from the global RNG; a run watched in the TUI
                     # must draw exactly what the same run under `charlm train` draws
                     with torch.random.fork_rng(devices=[]):
                         snapshot = trainer.snapshot()
                 if isinstance(event, events.EvalCompleted):
-                    self.post_message(messages.EvalCompleted(event, snapshot))
+                    self._deliver(messages.EvalCompleted(event, snapshot))
                 else:
-                    self.post_message(messages.TrainingFinished(event, snapshot))
+                    self._deliver(messages.TrainingFinished(event, snapshot))
             else:
-                self.post_message(messages.wrap_event(event))
+                self._deliver(messages.wrap_event(event))
 
         try:
             trainer = Trainer(
@@ -389,11 +400,41 @@ class CharLMApp(App[int]):
             done.set()
 
     def _post_failure(self, step: int, message: str) -> None:
-        self.post_message(
+        self._deliver(
             messages.TrainingFinished(
                 events.TrainingFinished(step=step, reason="error", message=message)
             )
         )
+
+    def _deliver(self, message: Message) -> None:
+        """From the training thread: queue a training message and wake the app if it sleeps.
+
+        The notebook recipe reports about 150 events a second (evals and saves). Each
+        posted on its own cost the UI thread a dispatch, with the GIL, and training
+        slowed; one wake-up now hands over everything queued since the last one, in order.
+        """
+        self._inbox.append(message)
+        if not self._wake_pending.is_set():
+            self._wake_pending.set()
+            self.post_message(messages.TrainingProgress())
+
+    def on_training_progress(self, _: messages.TrainingProgress) -> None:
+        """Handle the queued training messages in the order they happened."""
+        self._wake_pending.clear()  # before draining: a message queued after is woken for
+        while self._inbox:
+            self._handle_training_message(self._inbox.popleft())
+
+    def _handle_training_message(self, message: Message) -> None:
+        if isinstance(message, messages.TrainingStarted):
+            self.on_training_started(message)
+        elif isinstance(message, messages.StepCompleted):
+            self.on_step_completed(message)
+        elif isinstance(message, messages.EvalCompleted):
+            self.on_eval_completed(message)
+        elif isinstance(message, messages.CheckpointSaved):
+            self.on_checkpoint_saved(message)
+        elif isinstance(message, messages.TrainingFinished):
+            self.on_training_finished(message)
 
     def _serve_requests(self, trainer: Trainer | None, stop: threading.Event) -> None:
         """Runs in the training thread at a step boundary: save on request, wait while paused."""

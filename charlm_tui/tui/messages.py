@@ -53,6 +53,10 @@ class TrainingFinished(Message):
     snapshot: torch.nn.Module | None = None
 
 
+class TrainingProgress(Message):
+    """Training messages are waiting in the app's inbox (see CharLMApp._deliver)."""
+
+
 @dataclass
 class CorpusLoadProgressed(Message):
     """Some bytes of a corpus download arrived; a newer report replaces it."""

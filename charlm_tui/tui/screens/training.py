@@ -10,6 +10,7 @@ training goes on.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from charlm_tui.tui.screens.base import CharLMScreen
 from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
 
 REDRAW_INTERVAL_S = 0.25  # the chart and numbers redraw at most four times a second
+CHART_COST_FACTOR = 10.0  # during a run, a chart that took t to render waits 10 t to redraw
 
 # (TrainConfig field, label, Input type); "eval" is steps_per_epoch or eval_interval
 FIELDS = (
@@ -115,7 +117,9 @@ class TrainingScreen(CharLMScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self._seen_version = -1
+        self._seen_version = -1  # run_version the numbers were drawn from
+        self._chart_version = -1  # and the chart
+        self._chart_drawn_at = 0.0
         self._sample_index: int | None = None  # None: follow the latest eval
         self._fill_form(self.charlm.train_config)
         self.watch(self.app, "training_state", self._state_changed)
@@ -267,28 +271,48 @@ class TrainingScreen(CharLMScreen):
     # --- drawing from the run history -------------------------------------------------
 
     def _redraw_if_changed(self) -> None:
-        if self.charlm.run_version != self._seen_version:
-            self.redraw()
+        version = self.charlm.run_version
+        if version != self._seen_version:
+            self.redraw(chart=False)
+        if version != self._chart_version and self._chart_due():
+            self._draw_chart()
 
-    def redraw(self) -> None:
-        """Draw everything from the App's run history now."""
+    def _chart_due(self) -> bool:
+        """Whether the chart may redraw now. While a run goes on, rendering it may take at
+        most 1 / CHART_COST_FACTOR of the time: it took 20-50 ms here, and the notebook
+        recipe's evals would otherwise redraw it at every tick, with the GIL, slowing the
+        training thread."""
+        if self.charlm.history.finished is not None:
+            return True
+        plot = self.query_one(PerplexityPlot)
+        return time.monotonic() - self._chart_drawn_at >= CHART_COST_FACTOR * plot.render_s
+
+    def _draw_chart(self) -> None:
+        app = self.charlm
+        self._chart_version = app.run_version
+        self._chart_drawn_at = time.monotonic()
+        refs = app.dataset.references if app.dataset is not None else None
+        history = app.history
+        self.query_one(PerplexityPlot).show_run(history.evals, refs, history.total_steps)
+
+    def redraw(self, chart: bool = True) -> None:
+        """Draw everything from the App's run history now (the chart too, unless told)."""
         app = self.charlm
         self._seen_version = app.run_version
         history = app.history
-        dataset = app.dataset
-        refs = dataset.references if dataset is not None else None
-        self.query_one(PerplexityPlot).show_run(history.evals, refs, history.total_steps)
+        if chart:
+            self._draw_chart()
         self._draw_numbers()
         self._draw_speed()
         self._draw_sample()
         last = history.last_checkpoint
-        note = self.query_one("#checkpoint-note", Static)
         if last is not None:
             where = Path(last.path)
             short = f"…/{where.parent.name}/{where.name}" if where.parent.name else where.name
-            note.update(Text(f"saved step {last.step:,} ({last.reason}): {short}", no_wrap=True))
+            note = Text(f"saved step {last.step:,} ({last.reason}): {short}", no_wrap=True)
+            self._show("#checkpoint-note", note)
         elif history.finished is None:
-            note.update("")
+            self._show("#checkpoint-note", "")
         if history.finished is not None:
             message = self.query_one("#train-message", Static)
             message.update(Text(history.finished.message or history.finished.reason))
@@ -298,57 +322,59 @@ class TrainingScreen(CharLMScreen):
         app = self.charlm
         history = app.history
         vocab_size = app.dataset.vocab.size if app.dataset is not None else None
-        widget = self.query_one("#loss-explained", Static)
         if history.evals:
             loss, which = history.evals[-1].val_loss, "val"
         elif history.last_step is not None:
             loss, which = history.last_step.loss, "train"
         else:
-            widget.update(
+            self._show(
+                "#loss-explained",
                 "loss = average of -ln p(right char), in nats\n"
                 "q = e^-loss: the chance of the right char\n"
-                "1/q = perplexity: how many chars it is choosing between"
+                "1/q = perplexity: how many chars it is choosing between",
             )
             return
         if not math.isfinite(loss):
-            widget.update(Text(f"{which} loss is {loss}: training diverged"))
+            self._show("#loss-explained", Text(f"{which} loss is {loss}: training diverged"))
             return
         q = chance_of_right(loss)
         of_v = f" of {vocab_size}" if vocab_size else ""
-        widget.update(
+        self._show(
+            "#loss-explained",
             Text(
                 f"{which} loss {loss:.3f} = average of -ln p(right char)\n"
                 f"q = e^-loss = {q:.3f}: {q:.1%} chance of the right char\n"
                 f"1/q = {perplexity(loss):.1f}: choosing between {perplexity(loss):.1f}{of_v} chars"
-            )
+            ),
         )
 
     def _draw_speed(self) -> None:
         app = self.charlm
         history = app.history
-        widget = self.query_one("#train-speed", Static)
         progress = self.query_one("#train-progress", ProgressBar)
         step, total = history.step, history.total_steps
-        progress.update(total=total or None, progress=step)
+        # No run, no total: an empty bar. An indeterminate one animates at 15 frames a
+        # second, which kept the idle app busy (and said something was running).
+        progress.update(total=total or 1, progress=step if total else 0)
         last = history.last_step
         if last is None:
             state = app.training_state
-            widget.update("press s to train" if state == "idle" else state)
+            self._show("#train-speed", "press s to train" if state == "idle" else state)
             return
         config = app.train_config
         tokens_per_step = max(1, config.batch_size * config.block_size)
         steps_per_s = last.tokens_per_s / tokens_per_step
         eta = (total - step) / steps_per_s if steps_per_s > 0 else math.inf
-        widget.update(
+        self._show(
+            "#train-speed",
             f"{step:,}/{total:,} · {steps_per_s:,.0f} steps/s · "
-            f"{clock(last.elapsed_s)} · ETA {clock(eta)}"
+            f"{clock(last.elapsed_s)} · ETA {clock(eta)}",
         )
 
     def _draw_sample(self) -> None:
         evals = [e for e in self.charlm.history.evals if e.sample]
-        widget = self.query_one("#train-sample", Static)
         if not evals:
-            widget.update("a sample of the model's text appears at each eval")
+            self._show("#train-sample", "a sample of the model's text appears at each eval")
             return
         index = len(evals) - 1 if self._sample_index is None else self._sample_index
         event = evals[index]
@@ -356,4 +382,14 @@ class TrainingScreen(CharLMScreen):
         text = Text()
         text.append(f"sample at step {event.step:,}{browse}: ", "bold")
         text.append(one_line(event.sample or ""))
-        widget.update(text)
+        self._show("#train-sample", text)
+
+    def _show(self, selector: str, content: str | Text) -> None:
+        """Put content in a Static; lay the screen out again only if its height can change.
+
+        A layout of this screen took about 45 ms here: at four redraws a second, laying it
+        out at every update took a third of a core from training (for the notebook model).
+        """
+        widget = self.query_one(selector, Static)
+        if widget.content != content:
+            widget.update(content, layout=widget.styles.is_auto_height)
