@@ -315,7 +315,7 @@ class CharLMApp(App[int]):
             return False
         config = replace(
             config or self.train_config,
-            threads=self.options.threads,  # None: the trainer's choice, as in `charlm train`
+            threads=self.threads,  # a core stays with the UI (RELIABILITY.md)
             newlines_to_spaces=self.dataset.corpus.newlines_to_spaces,
         )
         self.train_config = config
