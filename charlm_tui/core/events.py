@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,6 +63,11 @@ class EvalCompleted:
     @property
     def val_bits_per_char(self) -> float:
         return bits_per_char(self.val_loss)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict for JSON (all plain values). `dataclasses.asdict` deep-copies
+        and took 40% of a checkpoint save once a run had a hundred evals."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)

@@ -424,7 +424,10 @@ class Trainer:
     def checkpoint_path(self, which: str) -> Path | None:
         return None if self.out_dir is None else self.out_dir / f"{which}.safetensors"
 
-    def save(self, which: str = "last", reason: str = "last") -> Path | None:
+    def save(
+        self, which: str = "last", reason: str = "last", also_best: bool = False
+    ) -> Path | None:
+        """Write checkpoint `which` (and, with also_best, the same bytes as "best")."""
         path = self.checkpoint_path(which)
         if path is None or self.rank != 0:
             return None
@@ -447,10 +450,14 @@ class Trainer:
                 "epoch_losses": self.epoch_losses,
                 "elapsed_s": self.elapsed_s,
                 "corpus": self.corpus_name,
-                "history": [asdict(e) for e in self.history[-1000:]],
+                "history": [e.to_dict() for e in self.history[-1000:]],
             },
             generators={"train": self.train_gen, "val": self.val_gen},
         )
+        best = self.checkpoint_path("best") if also_best else None
+        if best is not None:
+            ckpt.copy_checkpoint(path, best)
+            self.on_event(CheckpointSaved(step=self.step, path=best, reason="best"))
         self.on_event(CheckpointSaved(step=self.step, path=path, reason=reason))  # type: ignore[arg-type]
         return path
 
@@ -536,7 +543,7 @@ class Trainer:
             return
         target = self.out_dir / "metrics.jsonl"
         with self._writing(target), open(target, "a", encoding="utf-8") as f:
-            f.write(json.dumps(asdict(event), ensure_ascii=False) + "\n")
+            f.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
 
     def _last_good_checkpoint(self) -> str:
         """The note "; the last good checkpoint is PATH (step N)", or "" when there is none."""
@@ -681,9 +688,7 @@ class Trainer:
                         # the last step's update broke the weights: they must not be saved
                         lr = self.optimizer.param_groups[0]["lr"]
                         raise NonFiniteLoss(self.step, event.val_loss, lr, "validation loss")
-                    if event.is_best:
-                        self.save("best", "best")
-                    self.save("last", "last")
+                    self.save("last", "last", also_best=event.is_best)
                 elif c.checkpoint_interval and self.step % c.checkpoint_interval == 0:
                     self.save("last", "last")
             if stop.is_set():

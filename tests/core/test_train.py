@@ -174,6 +174,28 @@ def test_a_time_budget_is_refused_under_torchrun(monkeypatch) -> None:
         Trainer(tiny_config(time_budget_s=5.0), TINY_TEXT)
 
 
+def test_best_holds_the_weights_of_the_best_eval_copied_from_last(tmp_path) -> None:
+    trainer = Trainer(tiny_config(steps=200), TINY_TEXT, out_dir=tmp_path)
+    trainer.run()
+    best_step = [e.step for e in trainer.history if e.is_best][-1]
+    best = load_checkpoint(tmp_path / "best.safetensors")
+    assert best.step == best_step
+    assert best.metrics["best_val_loss"] == pytest.approx(trainer.best_val_loss)
+    if trainer.history[-1].is_best:  # written once, copied byte for byte
+        last = (tmp_path / "last.safetensors").read_bytes()
+        assert (tmp_path / "best.safetensors").read_bytes() == last
+
+
+def test_a_copy_that_cannot_be_written_is_a_checkpoint_error(tmp_path) -> None:
+    from charlm_tui.core.checkpoint import CheckpointError, copy_checkpoint
+
+    trainer = Trainer(tiny_config(steps=10), TINY_TEXT, out_dir=tmp_path / "run")
+    trainer.run()
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    with pytest.raises(CheckpointError, match="blocker"):
+        copy_checkpoint(tmp_path / "run" / "last.safetensors", tmp_path / "blocker" / "best.st")
+
+
 def test_run_folder_holds_config_metrics_and_checkpoints(tmp_path) -> None:
     Trainer(tiny_config(), TINY_TEXT, out_dir=tmp_path).run()
     assert (tmp_path / "config.json").is_file()
