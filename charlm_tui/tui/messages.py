@@ -1,6 +1,7 @@
 """Provides the past-tense messages the training and loading workers post to the app.
 
-Each wraps the frozen core event it came from; the worker thread only ever posts them.
+Each wraps the frozen core event it came from. The training worker hands them to the
+app through its inbox (CharLMApp._deliver), with one TrainingProgress posted to wake it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class StepCompleted(Message):
 
 @dataclass
 class EvalCompleted(Message):
-    """Train and validation loss were measured; `snapshot` is a CPU copy of the weights."""
+    """Train and validation loss were measured; `snapshot` is a CPU copy of the weights
+    (None when the previous copy is under SNAPSHOT_INTERVAL_S old)."""
 
     event: events.EvalCompleted
     snapshot: torch.nn.Module | None = None
