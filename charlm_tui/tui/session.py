@@ -74,11 +74,17 @@ class RunHistory:
 
     @property
     def step(self) -> int:
+        """The latest step heard of: step messages are thinned, evals and saves are not."""
+        steps = [self.started.start_step if self.started else 0]
         if self.last_step is not None:
-            return self.last_step.step
+            steps.append(self.last_step.step)
         if self.evals:
-            return self.evals[-1].step
-        return self.started.start_step if self.started else 0
+            steps.append(self.evals[-1].step)
+        if self.checkpoints:
+            steps.append(self.checkpoints[-1].step)
+        if self.finished is not None:
+            steps.append(self.finished.step)
+        return max(steps)
 
     @property
     def total_steps(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 from rich.text import Text
@@ -83,3 +84,20 @@ def test_knob_steps_clamp_and_order() -> None:
     assert _next_in(TOP_KS, 7, 1) == 10  # a value set elsewhere steps to its neighbour
     assert _next_in(LENGTHS, LENGTHS[-1], 1) == LENGTHS[-1]
     assert _next_in(LENGTHS, LENGTHS[0], -1) == LENGTHS[0]
+
+
+def test_the_run_history_shows_the_latest_step_heard_of() -> None:
+    """Step messages are thinned to a few a second; evals and saves are not: the progress
+    line and the mode bar must not lag behind the sample and the checkpoint note."""
+    from charlm_tui.core import events as ev
+    from charlm_tui.tui.session import RunHistory
+
+    history = RunHistory()
+    assert history.step == 0
+    history.record(ev.TrainingStarted(None, "bigram", 1, 2, 1000, start_step=100))
+    assert history.step == 100
+    history.record(ev.StepCompleted(241, 1000, 2.5, 1e-3, 1.0, 100.0))
+    history.record(ev.EvalCompleted(320, 1000, 2.5, 2.6, 2.6, True, 1.2))
+    assert history.step == 320
+    history.record(ev.CheckpointSaved(330, Path("last.safetensors"), "stop"))
+    assert history.step == 330
