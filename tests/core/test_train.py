@@ -175,15 +175,20 @@ def test_a_time_budget_is_refused_under_torchrun(monkeypatch) -> None:
 
 
 def test_best_holds_the_weights_of_the_best_eval_copied_from_last(tmp_path) -> None:
-    trainer = Trainer(tiny_config(steps=200), TINY_TEXT, out_dir=tmp_path)
+    seen: list[object] = []
+    trainer = Trainer(tiny_config(steps=200), TINY_TEXT, out_dir=tmp_path, on_event=seen.append)
     trainer.run()
     best_step = [e.step for e in trainer.history if e.is_best][-1]
     best = load_checkpoint(tmp_path / "best.safetensors")
     assert best.step == best_step
     assert best.metrics["best_val_loss"] == pytest.approx(trainer.best_val_loss)
-    if trainer.history[-1].is_best:  # written once, copied byte for byte
-        last = (tmp_path / "last.safetensors").read_bytes()
-        assert (tmp_path / "best.safetensors").read_bytes() == last
+
+    seen.clear()
+    trainer.save("last", "last", also_best=True)  # written once, copied byte for byte
+    last = (tmp_path / "last.safetensors").read_bytes()
+    assert (tmp_path / "best.safetensors").read_bytes() == last
+    saved = [(e.reason, e.path.name) for e in seen if isinstance(e, ev.CheckpointSaved)]
+    assert saved == [("best", "best.safetensors"), ("last", "last.safetensors")]
 
 
 def test_a_copy_that_cannot_be_written_is_a_checkpoint_error(tmp_path) -> None:
