@@ -145,6 +145,7 @@ class Picker:
         self.argmax = argmax  # greedy (temperature 0): the id to pick; -1 otherwise
 
     @classmethod
+    @torch.inference_mode()
     def make(cls, logits: torch.Tensor, options: SamplingOptions) -> Picker:
         if options.temperature == 0:  # ties go to the lowest id
             return cls(logits, [], None, argmax=int(torch.argmax(logits)))
@@ -375,10 +376,10 @@ class Generator:
         """The Picker of the current logits under the current options (memoized per row)."""
         row = self._row
         if row is None:
-            return _make_picker(logits, self._options)
+            return Picker.make(logits, self._options)
         picker = row.pickers.get(self._options)
         if picker is None:
-            picker = row.pickers[self._options] = _make_picker(logits, self._options)
+            picker = row.pickers[self._options] = Picker.make(logits, self._options)
         return picker
 
     def __iter__(self) -> Iterator[str]:
@@ -387,11 +388,6 @@ class Generator:
         while produced < self._options.length:
             yield self.next_char()
             produced += 1
-
-
-@torch.inference_mode()
-def _make_picker(logits: torch.Tensor, options: SamplingOptions) -> Picker:
-    return Picker.make(logits, options)
 
 
 class _Row:

@@ -111,46 +111,38 @@ class TrainConfig:
     def defaults_for(cls, model: str, **overrides: Any) -> TrainConfig:
         """The recipe a model trains with unless told otherwise (and for its time budget)."""
         if model == "bigram":
-            base = cls(model="bigram")
-        elif model == "gpt" and 0 < overrides.get("time_budget_s", 0) <= SHORT_BUDGET_S:
+            return replace(cls(model="bigram"), **overrides)
+        # 2000 steps of 16 x 128 characters: the 4 x 128 GPT ends at perplexity 3.80 on
+        # Sherlock's whole val split, 8 minutes end to end on a shared 2-core machine (the
+        # 3000 x 32 recipe before took 3 times as long; performance.md).
+        base = cls(
+            model=model,
+            recipe="modern",
+            steps=2000,
+            batch_size=16,
+            block_size=128,
+            lr=3e-3,
+            min_lr=3e-4,
+            weight_decay=0.1,
+            beta2=0.99,
+            warmup_steps=100,
+            grad_clip=1.0,
+            eval_interval=250,
+            eval_batches=8,
+        )
+        if model == "gpt" and 0 < overrides.get("time_budget_s", 0) <= SHORT_BUDGET_S:
             # Under two minutes a smaller GPT wins: in 33 s on 2 cores this 2 x 64 one
             # (about 0.1M parameters, 16 x 64 batches, nearly 2000 steps) reached a
             # whole-val loss of 1.77 on Tiny Shakespeare, where the 4 x 128 one reached
             # 1.94 in fewer than 600 steps (docs/performance.md).
-            base = cls(
-                model=model,
+            base = replace(
+                base,
                 model_overrides={"n_layer": 2, "n_embd": 64, "n_head": 4, "block_size": 64},
-                recipe="modern",
                 steps=UNLIMITED_STEPS,
-                batch_size=16,
                 block_size=64,
                 lr=5e-3,
                 min_lr=5e-4,
-                weight_decay=0.1,
-                beta2=0.99,
                 warmup_steps=30,
-                grad_clip=1.0,
-                eval_interval=250,
-                eval_batches=8,
-            )
-        else:
-            # 2000 steps of 16 x 128 characters: the 4 x 128 GPT ends at perplexity 3.80
-            # on Sherlock's whole val split, 8 minutes end to end on a shared 2-core
-            # machine (the 3000 x 32 recipe before took 3 times as long; performance.md).
-            base = cls(
-                model=model,
-                recipe="modern",
-                steps=2000,
-                batch_size=16,
-                block_size=128,
-                lr=3e-3,
-                min_lr=3e-4,
-                weight_decay=0.1,
-                beta2=0.99,
-                warmup_steps=100,
-                grad_clip=1.0,
-                eval_interval=250,
-                eval_batches=8,
             )
         return replace(base, **overrides)
 
@@ -555,11 +547,10 @@ class Trainer:
         except ckpt.CheckpointError:
             return ""
 
-    def _check_time(self) -> bool:
-        """Whether a run with a time budget has used it; `time_is_up` keeps the answer."""
+    def _check_time(self) -> None:
+        """Set `time_is_up`: whether a run with a time budget has used it."""
         budget = self.config.time_budget_s
         self.time_is_up = bool(budget) and self.elapsed_s >= budget
-        return self.time_is_up
 
     def _eval_due(self) -> bool:
         c = self.config
