@@ -95,6 +95,11 @@ def add_corpus_args(p: argparse.ArgumentParser) -> None:
         action="store_false",
         help="keep line breaks (the default for every other corpus)",
     )
+    add_reading_args(g)
+
+
+def add_reading_args(g: argparse._ActionsContainer) -> None:
+    """How a corpus is read: the encoding of a local file, and whether to download."""
     g.add_argument("--encoding", default="utf-8", help="text encoding of a local file")
     g.add_argument(
         "--encoding-errors",
@@ -224,14 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", choices=["val", "train"], default="val", help="default val")
     ev.add_argument("--text", metavar="FILE", help="evaluate on any UTF-8 text file instead")
     ev.add_argument("--corpus", metavar="NAME_OR_PATH", help="corpus (default: the run's own)")
-    ev.add_argument("--encoding", default="utf-8", help="text encoding of a local file")
-    ev.add_argument(
-        "--encoding-errors",
-        default="strict",
-        choices=["strict", "replace", "ignore"],
-        help="what to do with undecodable bytes (default: refuse the file)",
-    )
-    ev.add_argument("--offline", action="store_true", help="never download a corpus")
+    add_reading_args(ev)
 
     bench = add("bench", "measure training and generation speed on this machine")
     bench.add_argument("--quick", action="store_true", help="a short run (under a minute)")
