@@ -6,8 +6,10 @@ import time
 from collections.abc import Callable
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from charlm_tui.tui.app import CharLMApp
+from charlm_tui.tui.screens.generate import GenerateScreen
 
 
 async def until(pilot: Pilot, condition: Callable[[], object], timeout: float = 30.0) -> None:
@@ -25,3 +27,18 @@ async def loaded(pilot: Pilot) -> CharLMApp:
     await until(pilot, lambda: app.dataset is not None or app.load_error is not None)
     assert app.dataset is not None, app.load_error
     return app
+
+
+async def start_run(pilot: Pilot, steps: int) -> None:
+    """From any screen: the training screen, `steps` in its form, then s (Start)."""
+    await pilot.press("2")
+    pilot.app.screen.query_one("#set-steps", Input).value = str(steps)
+    await pilot.press("s")
+
+
+async def open_console(pilot: Pilot, *keys: str) -> GenerateScreen:
+    """Press 3 (then `keys`, as typed there) and give the console screen."""
+    await pilot.press("3", *keys)
+    console = pilot.app.screen
+    assert isinstance(console, GenerateScreen)
+    return console

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tests.pilot import loaded, until  # noqa: F401 (re-exported to the tests)
+from tests.pilot import loaded, open_console, start_run, until  # noqa: F401 (re-exported to the tests)
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -36,7 +36,7 @@ from charlm_tui.core.train import TrainConfig, Trainer
 from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
 from charlm_tui.tui.widgets.seed_input import SeedInput
-from tests.reliability.harness import TINY_TEXT, loaded, until
+from tests.reliability.harness import TINY_TEXT, loaded, open_console, until
 
 # One 100 KB line (a minified file, a long log line): an Input keeps only a paste's first
 # line, so a line this long is the worst case.
@@ -105,9 +105,7 @@ async def test_a_seed_pasted_in_nfd_is_read_as_the_nfc_characters_of_the_corpus(
     app = make_app(corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
-        await pilot.press("3")
-        console = app.screen
-        assert isinstance(console, GenerateScreen)
+        console = await open_console(pilot)
         seed = console.query_one(SeedInput)
         seed.post_message(events.Paste(unicodedata.normalize("NFD", "Le café")))
         await pilot.pause()
@@ -120,9 +118,7 @@ async def test_enter_on_an_empty_seed_generates_from_a_random_first_character(
     app = make_app(tiny_corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
-        await pilot.press("3", "f8", "f8", "f8")  # length 200 -> 20
-        console = app.screen
-        assert isinstance(console, GenerateScreen)
+        console = await open_console(pilot, "f8", "f8", "f8")  # length 200 -> 20
         await pilot.press("enter")
         await until(pilot, lambda: "[20 characters]" in transcript(console))
         produced = transcript(console).split("›", 1)[1].split("[")[0].strip()
@@ -137,9 +133,7 @@ async def test_the_sampling_knobs_stop_at_the_ends_of_their_valid_ranges(
     app = make_app(tiny_corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
-        await pilot.press("3")
-        console = app.screen
-        assert isinstance(console, GenerateScreen)
+        console = await open_console(pilot)
         await pilot.press("f2", "f6", "f4", "f8")  # the keys reach the knobs...
         for name, presses in (("temperature", 15), ("top_p", 25), ("top_k", 10), ("length", 10)):
             for _ in range(presses):  # ...and far past their ends
@@ -207,9 +201,7 @@ async def test_the_console_refuses_each_bad_checkpoint_in_words_and_keeps_talkin
     app = make_app(tiny_corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
-        await pilot.press("3")
-        console = app.screen
-        assert isinstance(console, GenerateScreen)
+        console = await open_console(pilot)
         source = console._source
         for kind in ("truncated", "empty", "pickle", "folder"):
             path, words = write_bad_checkpoint(kind, tmp_path, other_corpus_checkpoint)

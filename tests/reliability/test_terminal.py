@@ -22,7 +22,6 @@ import time
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
-from textual.widgets import Input
 
 from charlm_tui.tui.app import CharLMApp
 from charlm_tui.tui.screens.dataset import DatasetScreen
@@ -32,7 +31,7 @@ from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
 from charlm_tui.tui.screens.training import REDRAW_INTERVAL_S, TrainingScreen
 from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
 from charlm_tui.tui.widgets.seed_input import SeedInput
-from tests.reliability.harness import loaded, plain, scenario, until
+from tests.reliability.harness import loaded, open_console, plain, scenario, start_run, until
 
 SGR = re.compile(rb"\x1b\[([0-9;]*)m")
 
@@ -177,13 +176,9 @@ async def test_at_40x12_a_run_can_be_trained_and_its_text_read(make_app, tiny_co
     app = make_app(tiny_corpus)
     async with app.run_test(size=(40, 12)) as pilot:
         await loaded(pilot)
-        await pilot.press("2")
-        app.screen.query_one("#set-steps", Input).value = "30"
-        await pilot.press("s")
+        await start_run(pilot, 30)
         await until(pilot, lambda: app.training_state == "finished")
-        await pilot.press("3", *"It was ZZ", "enter")  # Z is not in the vocabulary
-        console = app.screen
-        assert isinstance(console, GenerateScreen)
+        console = await open_console(pilot, *"It was ZZ", "enter")  # Z is not in the vocabulary
         await until(pilot, lambda: not console.generating and console._turns)
         await pilot.pause()
         turn = str(console._turns[-1].render())
@@ -209,9 +204,7 @@ async def test_the_chart_redraws_at_most_four_times_a_second_while_training(
     app = make_app(tiny_corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
-        await pilot.press("2")
-        app.screen.query_one("#set-steps", Input).value = "100000"
-        await pilot.press("s")
+        await start_run(pilot, 100000)
         await until(pilot, lambda: app.history.step > 0)
         draws.clear()
         first_step = app.history.step

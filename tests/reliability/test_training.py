@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 import torch
 from textual.app import App, ComposeResult
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from charlm_tui.cli import main
 from charlm_tui.core import atomic
@@ -51,6 +51,7 @@ from tests.reliability.harness import (
     isolated_env,
     loaded,
     scenario,
+    start_run,
     until,
 )
 
@@ -214,9 +215,7 @@ async def test_a_full_disk_in_the_app_is_said_on_the_training_screen(
     app = make_app(tiny_corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
-        await pilot.press("2")
-        app.screen.query_one("#set-steps", Input).value = "100"
-        await pilot.press("s")
+        await start_run(pilot, 100)
         await until(pilot, lambda: app.training_state == "failed")
         message = str(app.screen.query_one("#train-message", Static).render())
         assert "No space left on device" in message and "is intact" in message, message

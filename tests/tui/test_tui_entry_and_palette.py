@@ -14,7 +14,7 @@ from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.help import HelpScreen
 from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
 from charlm_tui.tui.screens.training import TrainingScreen
-from tests.pilot import until
+from tests.pilot import open_console, start_run, until
 
 
 def test_run_tui_without_a_tty_points_to_the_headless_cli() -> None:
@@ -105,9 +105,7 @@ async def test_console_opens_a_checkpoint_and_refuses_a_bad_file(
     app = make_app(tiny_corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: app.dataset is not None)
-        await pilot.press("2")
-        app.screen.query_one("#set-steps", Input).value = "20"
-        await pilot.press("s")
+        await start_run(pilot, 20)
         await until(pilot, lambda: app.training_state == "finished")
         await pilot.press("3", "ctrl+o")
         assert isinstance(app.screen, OpenCheckpointScreen)
@@ -133,9 +131,7 @@ async def test_ctrl_n_cycles_the_model_source(make_app, tiny_corpus) -> None:
     app = make_app(tiny_corpus)
     async with app.run_test() as pilot:
         await until(pilot, lambda: app.dataset is not None)
-        await pilot.press("3")
-        console = app.screen
-        assert isinstance(console, GenerateScreen)
+        console = await open_console(pilot)
         assert console._source.label.startswith("untrained bigram")
         await pilot.press("ctrl+n")
         assert console.source_kind == "untrained"

@@ -21,7 +21,7 @@ from charlm_tui.tui.screens.generate import GenerateScreen, ModelSource
 from charlm_tui.tui.screens.training import TrainingScreen
 from charlm_tui.tui.widgets.next_char_bars import NextCharBars
 from charlm_tui.tui.widgets.seed_input import MAX_SEED, SeedInput
-from tests.pilot import loaded, until
+from tests.pilot import loaded, open_console, start_run, until
 
 
 async def keys_while_streaming(pilot: Pilot, *keys: str) -> None:
@@ -77,9 +77,7 @@ async def test_load_train_type_generate_stop(make_app, tiny_corpus) -> None:
         assert app.history.last_checkpoint is not None
         assert Path(app.history.last_checkpoint.path).is_file()
 
-        await pilot.press("3")
-        console = app.screen
-        assert isinstance(console, GenerateScreen)
+        console = await open_console(pilot)
         assert "as trained, step 40" in console._source.label
         bars = console.query_one(NextCharBars)
         await pilot.press(*"Ho")
@@ -106,9 +104,7 @@ async def test_knobs_change_mid_generation(make_app, tiny_corpus) -> None:
     app = make_app(tiny_corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
-        await pilot.press("3", "f9", "f9", "f9", "f9")
-        console = app.screen
-        assert isinstance(console, GenerateScreen)
+        console = await open_console(pilot, "f9", "f9", "f9", "f9")
         source = console._source
         console._source = ModelSource(SlowModel(source.model), source.vocab, "slow")
         await pilot.press("H", "enter")
@@ -128,9 +124,7 @@ async def test_unknown_characters_are_marked_and_reported(make_app, tiny_corpus)
     app = make_app(tiny_corpus)
     async with app.run_test() as pilot:
         await loaded(pilot)
-        await pilot.press("3", *"Zoë")
-        console = app.screen
-        assert isinstance(console, GenerateScreen)
+        console = await open_console(pilot, *"Zoë")
         warning = str(console.query_one("#seed-warning", Static).render())
         assert "'Z', 'ë' are not in the vocabulary; dropped" in warning
         seed = console.query_one(SeedInput)
@@ -170,9 +164,7 @@ async def test_quit_while_training_stops_at_a_step_and_saves(
     app = make_app(tiny_corpus)
     async with app.run_test() as pilot:
         await loaded(pilot)
-        await pilot.press("2")
-        app.screen.query_one("#set-steps", Input).value = "1000000"
-        await pilot.press("s")
+        await start_run(pilot, 1000000)
         await until(pilot, lambda: app.history.step >= 5)
         await pilot.press("q")
         await until(pilot, lambda: app.history.finished is not None, timeout=10)
@@ -188,9 +180,7 @@ async def test_sigterm_stops_training_and_exits(make_app, tiny_corpus) -> None:
     app = make_app(tiny_corpus)
     async with app.run_test() as pilot:
         await loaded(pilot)
-        await pilot.press("2")
-        app.screen.query_one("#set-steps", Input).value = "1000000"
-        await pilot.press("s")
+        await start_run(pilot, 1000000)
         await until(pilot, lambda: app.history.step >= 5)
         app._on_signal(15)
         assert app._stop.is_set()
@@ -214,9 +204,7 @@ async def test_pause_resume_and_save_on_request(make_app, tiny_corpus) -> None:
     app = make_app(tiny_corpus)
     async with app.run_test() as pilot:
         await loaded(pilot)
-        await pilot.press("2")
-        app.screen.query_one("#set-steps", Input).value = "1000000"
-        await pilot.press("s")
+        await start_run(pilot, 1000000)
         await until(pilot, lambda: app.history.step >= 3)
         await pilot.press("p")
         assert app.training_state == "paused"
