@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,20 @@ def sherlock_text() -> str:
     from charlm_tui.core.corpus import load_corpus
 
     return load_corpus("sherlock", newlines_to_spaces=True).text
+
+
+def run_charlm(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m charlm_tui ARGS` with its output piped (UTF-8); wait for it."""
+    return subprocess.run(
+        [sys.executable, "-m", "charlm_tui", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=dict(os.environ if env is None else env, PYTHONIOENCODING="utf-8"),
+        timeout=timeout,
+    )
 
 
 TINY_TEXT = (

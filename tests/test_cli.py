@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from charlm_tui.cli import duration, main
-from tests.conftest import TINY_TEXT, needs_corpora
+from tests.conftest import TINY_TEXT, needs_corpora, run_charlm
 
 
 @pytest.fixture()
@@ -19,17 +18,6 @@ def tiny_corpus(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.txt"
     path.write_text(TINY_TEXT, encoding="utf-8")
     return path
-
-
-def run_charlm(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONIOENCODING="utf-8")
-    return subprocess.run(
-        [sys.executable, "-m", "charlm_tui", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
 
 
 @pytest.mark.parametrize("command", ["prep", "train", "sample", "eval", "bench", "tui"])

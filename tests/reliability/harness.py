@@ -3,7 +3,7 @@
 `Terminal` runs a command as a person would see it: a pty that is the process's
 controlling terminal (so closing it sends SIGHUP, as a dropped SSH session does), a reader
 thread that keeps the pty drained, and helpers to wait for text, press keys, send signals
-and hang up. `charlm()` runs the command with its output piped. Both give the process an
+and hang up. `run_charlm()` (tests/conftest.py) runs it with its output piped. Both give it an
 environment of its own: HOME, the XDG folders and the cwd inside a temporary folder.
 """
 
@@ -16,7 +16,6 @@ import re
 import select
 import signal
 import struct
-import subprocess
 import sys
 import termios
 import threading
@@ -24,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from tests.conftest import run_charlm
 from tests.pilot import loaded, open_console, start_run, until  # noqa: F401 (re-exported to the tests)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,21 +61,6 @@ def isolated_env(root: Path, **extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return {k: v for k, v in env.items() if v is not None}
-
-
-def charlm(
-    *args: str, cwd: Path, env: dict[str, str], timeout: float = 120, **popen: object
-) -> subprocess.CompletedProcess[str]:
-    """Run `python -m charlm_tui ARGS` with its output piped; wait for it."""
-    return subprocess.run(
-        [sys.executable, "-m", "charlm_tui", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-        **popen,  # type: ignore[arg-type]
-    )
 
 
 def plain(output: bytes) -> str:
@@ -316,7 +301,7 @@ def drive_headless(root: Path, how: str) -> dict[str, object]:
     cwd = _workdir(root)
     args = ["tui", "--corpus", "tiny.txt"]
     if how == "stdout piped":
-        result = charlm(*args, cwd=cwd, env=isolated_env(root), timeout=60)
+        result = run_charlm(*args, cwd=cwd, env=isolated_env(root), timeout=60)
         return {"returncode": result.returncode, "text": result.stdout + result.stderr}
     log = root / "stderr.log"
     if how == "term dumb":
