@@ -419,22 +419,12 @@ class CharLMApp(App[int]):
             self.post_message(messages.TrainingProgress())
 
     def on_training_progress(self, _: messages.TrainingProgress) -> None:
-        """Handle the queued training messages in the order they happened."""
+        """Handle the queued training messages in the order they happened, each by the
+        handler Textual would have called for it (`on_eval_completed`, ...)."""
         self._wake_pending.clear()  # before draining: a message queued after is woken for
         while self._inbox:
-            self._handle_training_message(self._inbox.popleft())
-
-    def _handle_training_message(self, message: Message) -> None:
-        if isinstance(message, messages.TrainingStarted):
-            self.on_training_started(message)
-        elif isinstance(message, messages.StepCompleted):
-            self.on_step_completed(message)
-        elif isinstance(message, messages.EvalCompleted):
-            self.on_eval_completed(message)
-        elif isinstance(message, messages.CheckpointSaved):
-            self.on_checkpoint_saved(message)
-        elif isinstance(message, messages.TrainingFinished):
-            self.on_training_finished(message)
+            message = self._inbox.popleft()
+            getattr(self, message.handler_name)(message)
 
     def _serve_requests(self, trainer: Trainer | None, stop: threading.Event) -> None:
         """Runs in the training thread at a step boundary: save on request, wait while paused."""
