@@ -443,7 +443,7 @@ def _init_distributed() -> str | None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from charlm_tui.core.runs import new_run_dir
-    from charlm_tui.core.train import UNLIMITED_STEPS, TrainConfig, Trainer
+    from charlm_tui.core.train import TrainConfig, Trainer
 
     overrides = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
     model_overrides = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
@@ -462,8 +462,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         newlines = bool(saved.get("newlines_to_spaces", False))
         out_dir = Path(args.out) if args.out else Path(args.resume).parent
     else:
-        if args.time_budget_s and args.steps is None:  # the time alone ends the run
-            overrides["steps"] = UNLIMITED_STEPS
         config = TrainConfig.defaults_for(args.model, **overrides)
         config.model_overrides.update(model_overrides)
         out_dir = Path(args.out) if args.out else new_run_dir(config.model)

@@ -109,7 +109,10 @@ class TrainConfig:
 
     @classmethod
     def defaults_for(cls, model: str, **overrides: Any) -> TrainConfig:
-        """The recipe a model trains with unless told otherwise (and for its time budget)."""
+        """The recipe a model trains with unless told otherwise (and for its time budget:
+        given one and no steps, the time alone ends the run)."""
+        if overrides.get("time_budget_s") and "steps" not in overrides:
+            overrides["steps"] = UNLIMITED_STEPS
         if model == "bigram":
             return replace(cls(model="bigram"), **overrides)
         # 2000 steps of 16 x 128 characters: the 4 x 128 GPT ends at perplexity 3.80 on
@@ -138,7 +141,6 @@ class TrainConfig:
             base = replace(
                 base,
                 model_overrides={"n_layer": 2, "n_embd": 64, "n_head": 4, "block_size": 64},
-                steps=UNLIMITED_STEPS,
                 block_size=64,
                 lr=5e-3,
                 min_lr=5e-4,

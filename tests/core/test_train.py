@@ -166,6 +166,9 @@ def test_a_short_time_budget_trains_a_smaller_gpt_unless_told_otherwise() -> Non
     assert TrainConfig.defaults_for("gpt", time_budget_s=600).model_overrides == {}
     told = TrainConfig.defaults_for("gpt", time_budget_s=35, batch_size=8)
     assert told.batch_size == 8
+    # the time alone ends a run, whatever the model, unless steps are given too
+    assert short.steps == TrainConfig.defaults_for("bigram", time_budget_s=9).steps == 10**9
+    assert TrainConfig.defaults_for("gpt", time_budget_s=35, steps=50).steps == 50
 
 
 def test_a_time_budget_is_refused_under_torchrun(monkeypatch) -> None:
