@@ -15,7 +15,6 @@ Everything runs under torch.inference_mode(), with the model in eval mode.
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 import secrets
 from collections.abc import Iterator
@@ -71,6 +70,17 @@ def _is_int(value: object) -> bool:
 # ---- distributions --------------------------------------------------------------------
 
 
+def _cuts(options: SamplingOptions, vocab_size: int) -> bool:
+    """Whether top-k or top-p can leave out a character of a vocabulary this size."""
+    return 0 < options.top_k < vocab_size or options.top_p < 1.0
+
+
+def _softmax(logits: torch.Tensor, options: SamplingOptions) -> torch.Tensor:
+    """softmax(logits / temperature) over the last dimension, in float32."""
+    scaled = logits if options.temperature == 1 else logits / options.temperature
+    return torch.softmax(scaled.float(), dim=-1)
+
+
 def _candidates(
     logits: torch.Tensor, options: SamplingOptions
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -79,10 +89,9 @@ def _candidates(
     Returns (weights, ids): ids maps weights back to character ids, most likely first;
     None when nothing was cut and weights is indexed by id. Not for temperature 0.
     """
-    scaled = logits if options.temperature == 1 else logits / options.temperature
-    probs = torch.softmax(scaled.float(), dim=-1)  # (V,)
+    probs = _softmax(logits, options)  # (V,)
     k, p = options.top_k, options.top_p
-    if not (0 < k < probs.numel() or p < 1.0):
+    if not _cuts(options, probs.numel()):
         return probs, None
     weights, ids = torch.sort(probs, descending=True, stable=True)
     if 0 < k < probs.numel():
@@ -119,6 +128,11 @@ def draw_id(logits: torch.Tensor, options: SamplingOptions, u: float) -> int:
     return Picker.make(logits, options).pick(u)
 
 
+def _running_sums(weights: torch.Tensor) -> torch.Tensor:
+    """Cumulative sums along the last dimension, in float64: the CDF that picks use."""
+    return torch.cumsum(weights.double(), dim=-1)
+
+
 class Picker:
     """One distribution made ready for draws: `pick(u)` maps a uniform u in [0, 1) to an id.
 
@@ -130,17 +144,12 @@ class Picker:
     draws: a model that reads one character has only V distributions.
     """
 
-    __slots__ = ("argmax", "cdf", "ids", "weights")
+    __slots__ = ("argmax", "cdf", "ids")
 
     def __init__(
-        self,
-        weights: torch.Tensor,
-        cdf: list[float] | torch.Tensor,
-        ids: torch.Tensor | None,
-        argmax: int = -1,
+        self, cdf: list[float] | torch.Tensor, ids: torch.Tensor | None, argmax: int = -1
     ) -> None:
-        self.weights = weights  # the candidates' weights, in the order of cdf
-        self.cdf = cdf  # their cumulative sums
+        self.cdf = cdf  # the candidates' cumulative weights
         self.ids = ids  # position in cdf -> character id; None: the position is the id
         self.argmax = argmax  # greedy (temperature 0): the id to pick; -1 otherwise
 
@@ -148,14 +157,28 @@ class Picker:
     @torch.inference_mode()
     def make(cls, logits: torch.Tensor, options: SamplingOptions) -> Picker:
         if options.temperature == 0:  # ties go to the lowest id
-            return cls(logits, [], None, argmax=int(torch.argmax(logits)))
+            return cls([], None, argmax=int(torch.argmax(logits)))
         weights, ids = _candidates(logits, options)
         cdf: list[float] | torch.Tensor
         if weights.numel() <= PYTHON_CDF_MAX:
-            cdf = list(itertools.accumulate(weights.tolist()))
+            cdf = _running_sums(weights).tolist()
         else:
             cdf = torch.cumsum(weights, dim=0)  # (K,)
-        return cls(weights, cdf, ids)
+        return cls(cdf, ids)
+
+    @classmethod
+    @torch.inference_mode()
+    def make_rows(cls, table: torch.Tensor, options: SamplingOptions) -> list[Picker] | None:
+        """A Picker for every row of logits (N, V), equal to `make` row by row, where
+        nothing is cut: one softmax, cumsum and tolist for the table instead of one of
+        each per row (83 rows: 0.17-0.28 ms here against 1.3-1.4 ms). None where greedy, top-k or
+        top-p applies, or the vocabulary is too large for Python sums: make those one
+        row at a time."""
+        V = table.size(-1)
+        if options.temperature == 0 or _cuts(options, V) or V > PYTHON_CDF_MAX:
+            return None
+        probs = _softmax(table, options)  # (N, V)
+        return [cls(cdf, None) for cdf in _running_sums(probs).tolist()]
 
     def pick(self, u: float) -> int:
         if self.argmax >= 0:
@@ -163,10 +186,12 @@ class Picker:
         cdf = self.cdf
         if isinstance(cdf, list):
             j = bisect.bisect_right(cdf, u * cdf[-1])
+            if j == len(cdf):  # u * total rounded up to the total: the last candidate,
+                j = bisect.bisect_left(cdf, cdf[-1])  # where the sums reach the total
         else:
             j = int(torch.searchsorted(cdf, cdf[-1:] * u, right=True))
-        if j >= len(cdf):  # u * total rounded up to the total: the last possible id
-            j = int(torch.nonzero(self.weights)[-1])
+            if j == len(cdf):
+                j = int(torch.searchsorted(cdf, cdf[-1:]))
         return j if self.ids is None else int(self.ids[j])
 
 
@@ -234,8 +259,8 @@ class Generator:
         self.rng = torch.Generator()
         self._ids: dict[int, torch.Tensor] = {}
         # A model that reads only the current character has V distributions in all:
-        # generating, each is computed once and then looked up (up to PYTHON_CDF_MAX
-        # characters, which bounds the memo at a few hundred small rows).
+        # generating, they are computed together once, in one batched step, and then
+        # looked up (up to PYTHON_CDF_MAX characters: a memo of a few hundred small rows).
         self._memoize = model.context_size == 1 and vocab.size <= PYTHON_CDF_MAX
         self._options = (options or SamplingOptions()).validate()
         self.seed = 0
@@ -254,7 +279,7 @@ class Generator:
         self._state = self.model.init_state(1)
         self._logits: torch.Tensor | None = None  # (V,) float32 on the CPU
         self._probs: torch.Tensor | None = None
-        self._memo: dict[int, _Row] = {}  # character id -> its row (see _memoize)
+        self._rows: list[_Row] | None = None  # character id -> its row (see _memoize)
         self._row: _Row | None = None  # the memo row of _logits, if it has one
         return self.feed(seed_text)
 
@@ -355,14 +380,14 @@ class Generator:
         self._parts.append(ch)
         self._len += 1
         self.n_generated += 1
-        row = self._memo.get(i)
-        if row is None:
-            self._logits = self._step(i)
-            if self._memoize:
-                row = self._memo[i] = _Row(self._logits)
-        else:
+        if self._memoize:
+            if self._rows is None:
+                self._rows = self._every_row()
+            row = self._row = self._rows[i]
             self._logits = row.logits
-        self._row = row
+        else:
+            self._row = None
+            self._logits = self._step(i)
         self._probs = None
         return ch
 
@@ -372,14 +397,28 @@ class Generator:
         logits, self._state = self.model.step(self._id_tensor(i), self._state)
         return logits[0].float().cpu()
 
+    @torch.inference_mode()
+    def _every_row(self) -> list[_Row]:
+        """The next-character logits after each character id, from one batched step."""
+        ids = torch.arange(self.vocab.size, device=self._device).view(-1, 1)  # (V, 1)
+        logits, _ = self.model.step(ids, self.model.init_state(ids.size(0)))
+        return [_Row(row) for row in logits.float().cpu()]  # V rows of (V,)
+
     def _picker(self, logits: torch.Tensor) -> Picker:
         """The Picker of the current logits under the current options (memoized per row)."""
-        row = self._row
+        row, options = self._row, self._options
         if row is None:
-            return Picker.make(logits, self._options)
-        picker = row.pickers.get(self._options)
+            return Picker.make(logits, options)
+        picker = row.pickers.get(options)
         if picker is None:
-            picker = row.pickers[self._options] = Picker.make(logits, self._options)
+            rows = self._rows or []
+            pickers = Picker.make_rows(torch.stack([r.logits for r in rows]), options)
+            if pickers is None:
+                picker = row.pickers[options] = Picker.make(logits, options)
+            else:  # every row's at once
+                for r, p in zip(rows, pickers, strict=True):
+                    r.pickers[options] = p
+                picker = row.pickers[options]
         return picker
 
     def __iter__(self) -> Iterator[str]:

@@ -329,6 +329,44 @@ def test_draw_id_picks_the_first_id_whose_cumulative_weight_exceeds_u(
         assert weights[j] > 0
 
 
+@pytest.mark.parametrize("python_sums", [True, False])
+def test_a_draw_that_rounds_up_to_the_total_picks_the_last_candidate_not_a_zero_weight(
+    monkeypatch, python_sums
+):
+    """u * total can round to the total: the pick is then the last id with a weight."""
+    from charlm_tui.core import sample
+
+    monkeypatch.setattr(sample, "PYTHON_CDF_MAX", 10**6 if python_sums else 0)
+    logits = torch.tensor([1.0, 2.0, -math.inf, -math.inf])  # ids 2 and 3 have no weight
+    picker = sample.Picker.make(logits, SamplingOptions())
+    assert picker.pick(1.0) == 1  # u = 1 stands for a product rounded up to the total
+    picker = sample.Picker.make(logits, SamplingOptions(top_k=3))  # candidates by rank
+    assert picker.pick(1.0) == 0
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.7])
+def test_pickers_made_for_a_whole_table_equal_those_made_row_by_row(temperature):
+    from charlm_tui.core.sample import Picker
+
+    table = 3 * torch.randn(VOCAB.size, VOCAB.size, generator=torch.Generator().manual_seed(2))
+    options = SamplingOptions(temperature=temperature)
+    rows = Picker.make_rows(table, options)
+    assert rows is not None
+    for picker, logits in zip(rows, table, strict=True):
+        single = Picker.make(logits, options)
+        assert (picker.cdf, picker.ids) == (single.cdf, single.ids)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [SamplingOptions(temperature=0), SamplingOptions(top_k=3), SamplingOptions(top_p=0.5)],
+)
+def test_pickers_that_cut_or_are_greedy_are_made_row_by_row(options):
+    from charlm_tui.core.sample import Picker
+
+    assert Picker.make_rows(torch.zeros(3, VOCAB.size), options) is None
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -347,9 +385,9 @@ def test_a_one_character_model_memoizes_its_rows_and_draws_the_same_characters(o
     plain._memoize = False
     calls = []
     real_step = model.step
-    model.step = lambda idx, state: calls.append(1) or real_step(idx, state)
+    model.step = lambda idx, state: calls.append(idx.shape) or real_step(idx, state)
     text = "".join(memoized)
-    assert len(calls) <= VOCAB.size  # one step per character id, at most
+    assert calls == [(VOCAB.size, 1)]  # one batched step for every character id
     assert text == "".join(plain)
     assert torch.equal(memoized.probs, plain.probs)
     # options changed mid-stream take effect at once, memo or not
