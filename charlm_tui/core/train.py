@@ -67,6 +67,10 @@ class RunFolderError(OSError):
 
 UNLIMITED_STEPS = 10**9  # `steps` of a run that only its time budget ends
 SHORT_BUDGET_S = 120.0  # time budgets up to this train a smaller GPT by default
+# An eval saves "last" when the previous save is at least this old; a new best and the
+# last step are always saved. The notebook recipe evaluates every few milliseconds, and a
+# save at each of its evals was 40% of a run, growing with the history each one carries.
+ROUTINE_SAVE_INTERVAL_S = 1.0
 _FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
 
@@ -300,6 +304,7 @@ class Trainer:
         self.val_gen = torch.Generator().manual_seed(config.seed + 10_000)
         self.step = 0
         self.best_val_loss = math.inf
+        self._saved_at = -math.inf  # time.monotonic() of the last checkpoint written
         self.history: list[EvalCompleted] = []
         self.epoch_losses: list[float] = []  # train losses since the last eval
         self.pause = threading.Event()
@@ -448,6 +453,7 @@ class Trainer:
             },
             generators={"train": self.train_gen, "val": self.val_gen},
         )
+        self._saved_at = time.monotonic()
         best = self.checkpoint_path("best") if also_best else None
         if best is not None:
             ckpt.copy_checkpoint(path, best)
@@ -557,7 +563,13 @@ class Trainer:
     def _eval_due(self) -> bool:
         c = self.config
         every = c.steps_per_epoch if c.recipe == "notebook" else c.eval_interval
-        return self.step % every == 0 or self.step == c.steps or self.time_is_up
+        return self.step % every == 0 or self._eval_is_last()
+
+    def _eval_is_last(self) -> bool:
+        return self.step == self.config.steps or self.time_is_up
+
+    def _routine_save_due(self) -> bool:
+        return time.monotonic() - self._saved_at >= ROUTINE_SAVE_INTERVAL_S
 
     def _do_eval(self) -> EvalCompleted:
         train_loss = (
@@ -681,7 +693,8 @@ class Trainer:
                         # the last step's update broke the weights: they must not be saved
                         lr = self.optimizer.param_groups[0]["lr"]
                         raise NonFiniteLoss(self.step, event.val_loss, lr, "validation loss")
-                    self.save("last", "last", also_best=event.is_best)
+                    if event.is_best or self._eval_is_last() or self._routine_save_due():
+                        self.save("last", "last", also_best=event.is_best)
                 elif c.checkpoint_interval and self.step % c.checkpoint_interval == 0:
                     self.save("last", "last")
             if stop.is_set():

@@ -194,6 +194,28 @@ def test_best_holds_the_weights_of_the_best_eval_copied_from_last(tmp_path) -> N
     assert saved == [("best", "best.safetensors"), ("last", "last.safetensors")]
 
 
+@pytest.mark.parametrize("interval", [0.0, math.inf])
+def test_evals_save_a_new_best_and_the_last_step_always_and_others_at_most_so_often(
+    tmp_path, monkeypatch, interval
+) -> None:
+    """Routine saves of "last" wait ROUTINE_SAVE_INTERVAL_S; a best or the end never waits."""
+    from charlm_tui.core import train
+
+    monkeypatch.setattr(train, "ROUTINE_SAVE_INTERVAL_S", interval)
+    seen: list[object] = []
+    trainer = Trainer(tiny_config(steps=200), TINY_TEXT, out_dir=tmp_path, on_event=seen.append)
+    trainer.run()
+    saved = [e.step for e in seen if isinstance(e, ev.CheckpointSaved) and e.reason == "last"]
+    bests = [e.step for e in trainer.history if e.is_best]
+    if interval == 0:  # every eval
+        assert saved == [e.step for e in trainer.history]
+    else:
+        assert saved == ([*bests, 200] if bests[-1] != 200 else bests)
+        assert len(saved) < len(trainer.history)  # some evals were not saved
+    assert load_checkpoint(tmp_path / "best.safetensors").step == bests[-1]
+    assert load_checkpoint(tmp_path / "last.safetensors").step == 200
+
+
 def test_a_copy_that_cannot_be_written_is_a_checkpoint_error(tmp_path) -> None:
     from charlm_tui.core.checkpoint import CheckpointError, copy_checkpoint
 
