@@ -36,6 +36,7 @@ from charlm_tui.core.runs import new_run_dir
 from charlm_tui.core.train import TrainConfig, Trainer, TrainResult
 from charlm_tui.tui import messages
 from charlm_tui.tui.commands import CharLMCommands
+from charlm_tui.tui.screens.base import CharLMScreen
 from charlm_tui.tui.screens.dataset import DatasetScreen
 from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.help import HelpScreen
@@ -52,7 +53,13 @@ QUIT_GRACE_S = 30.0  # longest wait for the trainer to reach a step boundary and
 
 WATCHDOG_SAVE_S = 60.0  # after a signal: the longest wait for the trainer's final save
 WATCHDOG_GRACE_S = 3.0  # then the longest an orderly shutdown may take (1.3 s measured)
-STEP_POST_INTERVAL_S = 0.2  # at most 5 step messages a second: the screen redraws at 4
+# The app's tick: it hands the queued training messages to their handlers, then the
+# screen draws what they changed, in one screen update. Redrawing at each of the notebook
+# recipe's hundred events a second, or even four times a second, took the GIL from the
+# training thread (docs/performance.md).
+FOLLOW_INTERVAL_S = 0.5
+STEP_POST_INTERVAL_S = 0.5  # at most 2 step messages a second: as often as the tick
+UI_SETTLE_TIMEOUT_S = 1.0  # the longest a built trainer waits for the screen to show the run
 SNAPSHOT_INTERVAL_S = 0.5  # weight copies for the console: at most two a second
 
 
@@ -161,6 +168,7 @@ class CharLMApp(App[int]):
 
     def on_mount(self) -> None:
         torch.set_num_threads(self.threads)
+        self.set_interval(FOLLOW_INTERVAL_S, self._follow_run)
         if self.options.install_signal_handlers:
             self._install_signal_handlers()
         if self.options.load_on_start:
@@ -328,8 +336,13 @@ class CharLMApp(App[int]):
         runs_root = self.options.runs_root
         out_dir = new_run_dir(config.model, runs_root)
         self.training_done = threading.Event()
+        # The screen's switch to a running state (controls disabled, focus and footer
+        # changed: about 0.2 s of this thread here) is drawn while the trainer is built,
+        # not during its first steps, where it took the GIL from them.
+        drawn = threading.Event()
+        self.call_after_refresh(drawn.set)
         self._training_worker = self._train(
-            config, self.dataset, out_dir, self._stop, self.training_done
+            config, self.dataset, out_dir, self._stop, self.training_done, drawn
         )
         return True
 
@@ -341,11 +354,14 @@ class CharLMApp(App[int]):
         out_dir: Path,
         stop: threading.Event,
         done: threading.Event,
+        drawn: threading.Event,
     ) -> None:
         """Build the trainer and run it; this thread touches no widget, it only delivers.
 
-        `done` is set when the thread ends: the worker object reads as cancelled as soon as
-        the app shuts down, but the thread runs on to its step boundary and final save.
+        The run begins once `drawn` is set (the screen shows the run starting), or after
+        UI_SETTLE_TIMEOUT_S. `done` is set when the thread ends: the worker object reads as
+        cancelled as soon as the app shuts down, but the thread runs on to its step
+        boundary and final save.
         """
         trainer: Trainer | None = None
         last_post = 0.0
@@ -390,6 +406,7 @@ class CharLMApp(App[int]):
                 vocab=dataset.vocab,
                 corpus_name=dataset.corpus.name,
             )
+            drawn.wait(UI_SETTLE_TIMEOUT_S)
             self.result = trainer.run(stop)
         except (CorpusTooSmallError, ValueError) as exc:
             self._post_failure(0, f"cannot train: {exc}")
@@ -407,24 +424,36 @@ class CharLMApp(App[int]):
         )
 
     def _deliver(self, message: Message) -> None:
-        """From the training thread: queue a training message and wake the app if it sleeps.
+        """From the training thread: queue a training message for the app's next tick.
 
         The notebook recipe reports about 150 events a second (evals and saves). Each
         posted on its own cost the UI thread a dispatch, with the GIL, and training
-        slowed; one wake-up now hands over everything queued since the last one, in order.
+        slowed; the tick hands over everything queued since the last one, in order. The
+        start and the end of a run change the app's state, so they wake it at once.
         """
         self._inbox.append(message)
-        if not self._wake_pending.is_set():
+        urgent = isinstance(message, (messages.TrainingStarted, messages.TrainingFinished))
+        if urgent and not self._wake_pending.is_set():
             self._wake_pending.set()
             self.post_message(messages.TrainingProgress())
 
     def on_training_progress(self, _: messages.TrainingProgress) -> None:
+        self._wake_pending.clear()  # before draining: a message queued after is woken for
+        self._handle_inbox()
+
+    def _handle_inbox(self) -> None:
         """Handle the queued training messages in the order they happened, each by the
         handler Textual would have called for it (`on_eval_completed`, ...)."""
-        self._wake_pending.clear()  # before draining: a message queued after is woken for
         while self._inbox:
             message = self._inbox.popleft()
             getattr(self, message.handler_name)(message)
+
+    def _follow_run(self) -> None:
+        """The tick: take in what the run reported, then let the screen draw it."""
+        self._handle_inbox()
+        screen = self.screen
+        if isinstance(screen, CharLMScreen) and screen.is_mounted:
+            screen.follow_run()
 
     def _serve_requests(self, trainer: Trainer | None, stop: threading.Event) -> None:
         """Runs in the training thread at a step boundary: save on request, wait while paused."""

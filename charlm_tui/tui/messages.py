@@ -1,7 +1,8 @@
 """Provides the past-tense messages the training and loading workers post to the app.
 
 Each wraps the frozen core event it came from. The training worker hands them to the
-app through its inbox (CharLMApp._deliver), with one TrainingProgress posted to wake it.
+app through its inbox (CharLMApp._deliver), which the app empties at its tick; the start
+and the end of a run also post a TrainingProgress to wake it at once.
 """
 
 from __future__ import annotations

@@ -306,8 +306,9 @@ async def test_a_download_shows_progress(make_app, tmp_path, monkeypatch) -> Non
 async def test_training_events_from_the_worker_arrive_in_order_with_few_wake_ups(
     make_app, tiny_corpus
 ) -> None:
-    """A burst of events (the notebook's evals and saves) wakes the UI a few times, not per
-    event, and the run history gets every one of them in the order they happened."""
+    """A burst of events (the notebook's evals and saves) wakes the UI for the start and
+    the end only, the rest waits for its tick, and the run history gets every one of them
+    in the order they happened."""
     from charlm_tui.core import events as ev
     from charlm_tui.tui import messages
 
@@ -336,4 +337,4 @@ async def test_training_events_from_the_worker_arrive_in_order_with_few_wake_ups
         await until(pilot, lambda: app.history.finished is not None)
         assert [e.step for e in app.history.evals] == list(range(1, 501))
         assert app.training_state == "finished"
-        assert wake_ups < 100, wake_ups
+        assert wake_ups <= 2, wake_ups

@@ -40,7 +40,7 @@ def test_training_screen_mid_run(snap_compare, make_app, tiny_corpus, scripted_r
         await pilot.pause()
         screen = pilot.app.screen
         assert isinstance(screen, TrainingScreen)
-        screen.redraw()  # now, rather than at the next 4 Hz tick
+        screen.redraw()  # now, rather than at the next tick
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

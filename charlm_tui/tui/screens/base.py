@@ -14,9 +14,6 @@ if TYPE_CHECKING:
     from charlm_tui.tui.app import CharLMApp
 
 
-MODE_BAR_INTERVAL_S = 0.25
-
-
 class CharLMScreen(Screen[None]):
     """A screen of the app: a mode bar on top, the footer below, its own body between."""
 
@@ -37,15 +34,13 @@ class CharLMScreen(Screen[None]):
     def on_mount(self) -> None:
         self.watch(self.app, "dataset", self._update_mode_bar, init=False)
         self.watch(self.app, "training_state", self._update_mode_bar, init=False)
-        # The step count follows the run at most a few times a second: the notebook
-        # recipe sends hundreds of events a second, and redrawing at each one took the
-        # GIL from the training thread.
-        self._bar_version = -1
-        self.set_interval(MODE_BAR_INTERVAL_S, self._follow_run)
+        self._bar_version = -1  # run_version the mode bar was drawn from
         self._update_mode_bar()
 
-    def _follow_run(self) -> None:
-        if self.charlm.run_version != self._bar_version and self.is_current:
+    def follow_run(self) -> None:
+        """At the app's tick, on the current screen: draw what the run changed since the
+        last one (each screen adds its own parts)."""
+        if self.charlm.run_version != self._bar_version:
             self._update_mode_bar()
 
     def on_screen_resume(self) -> None:
