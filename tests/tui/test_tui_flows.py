@@ -338,3 +338,41 @@ async def test_training_events_from_the_worker_arrive_in_order_with_few_wake_ups
         assert [e.step for e in app.history.evals] == list(range(1, 501))
         assert app.training_state == "finished"
         assert wake_ups <= 2, wake_ups
+
+
+async def test_the_footer_is_rebuilt_only_when_the_keys_it_shows_change(
+    make_app, tiny_corpus, monkeypatch
+) -> None:
+    """Starting a run moves the focus off the disabled Start button, which rebuilt the
+    footer (0.2-0.35 s of the UI thread) for the same keys; a change of keys still shows."""
+    from textual.widgets._footer import FooterKey
+
+    from charlm_tui.tui.widgets.steady_footer import SteadyFooter
+
+    composed: list[str] = []
+    compose = SteadyFooter.compose
+
+    def counted(self: SteadyFooter):  # noqa: ANN202
+        composed.append(type(self.screen).__name__)
+        return compose(self)
+
+    monkeypatch.setattr(SteadyFooter, "compose", counted)
+    app = make_app(tiny_corpus)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        composed.clear()
+        screen = app.screen
+        screen.query_one("#pause").focus()  # a Button's keys are not shown: the same footer
+        await pilot.pause()
+        screen.query_one("#perplexity-plot").focus()
+        await pilot.pause()
+        assert composed == []
+
+        console = await open_console(pilot)  # the seed line has focus: 1-3 are typed there
+        await pilot.pause()
+        assert "Dataset" not in {key.description for key in console.query(FooterKey)}
+        await pilot.press("escape")  # leave the seed line: 1 Dataset and the others return
+        await pilot.pause()
+        assert "Dataset" in {key.description for key in console.query(FooterKey)}

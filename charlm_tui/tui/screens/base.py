@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from charlm_tui.tui.widgets.mode_bar import ModeBar
+from charlm_tui.tui.widgets.steady_footer import SteadyFooter
 
 if TYPE_CHECKING:
     from charlm_tui.tui.app import CharLMApp
@@ -29,7 +29,7 @@ class CharLMScreen(Screen[None]):
         yield ModeBar(self.MODE, id="mode-bar")
 
     def compose_footer(self) -> ComposeResult:
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "dataset", self._update_mode_bar, init=False)

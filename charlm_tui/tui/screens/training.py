@@ -269,10 +269,9 @@ class TrainingScreen(CharLMScreen):
     # --- drawing from the run history -------------------------------------------------
 
     def follow_run(self) -> None:
-        super().follow_run()
         version = self.charlm.run_version
         if version != self._seen_version:
-            self.redraw(chart=False)
+            self.redraw(chart=False)  # the mode bar too
         if version != self._chart_version and self._chart_due():
             self._draw_chart()
 
@@ -300,6 +299,7 @@ class TrainingScreen(CharLMScreen):
         app = self.charlm
         self._seen_version = app.run_version
         history = app.history
+        self._update_mode_bar()
         if chart:
             self._draw_chart()
         self._draw_numbers()
