@@ -422,7 +422,7 @@ def run_bench(
     )
     if plan.notebook_with_files:
         _, run_files, _ = time_notebook(nb_text, True, device)
-        say(f"  with a run folder (checkpoints at each eval, as charlm train): {run_files:.2f} s")
+        say(f"  with a run folder (checkpoints, as charlm train writes them): {run_files:.2f} s")
     torch.set_num_threads(threads_before)
 
     say()
