@@ -296,9 +296,20 @@ def test_dataclass_configs_with_paths_enums_and_numpy_scalars_become_json(tmp_pa
     assert ckpt.extra == {"n": 3}
 
 
-def test_an_unserialisable_config_is_refused_before_anything_is_written(tmp_path):
-    with pytest.raises(ck.CheckpointError, match="training config"):
-        save_tiny(tmp_path / "c.safetensors", train_config={"f": object()})
+@pytest.mark.parametrize(
+    ("section", "named"),
+    [
+        ("train_config", "training config"),
+        ("model_config", "model config"),
+        ("metrics", "metrics"),
+        ("extra", "extra data"),
+    ],
+)
+def test_an_unserialisable_config_is_refused_before_anything_is_written(
+    tmp_path, section, named
+):
+    with pytest.raises(ck.CheckpointError, match=f"the {named} cannot be stored as JSON"):
+        save_tiny(tmp_path / "c.safetensors", **{section: {"f": object()}})
     assert list(tmp_path.iterdir()) == []
 
 
