@@ -305,9 +305,7 @@ def test_dataclass_configs_with_paths_enums_and_numpy_scalars_become_json(tmp_pa
         ("extra", "extra data"),
     ],
 )
-def test_an_unserialisable_config_is_refused_before_anything_is_written(
-    tmp_path, section, named
-):
+def test_an_unserialisable_config_is_refused_before_anything_is_written(tmp_path, section, named):
     with pytest.raises(ck.CheckpointError, match=f"the {named} cannot be stored as JSON"):
         save_tiny(tmp_path / "c.safetensors", **{section: {"f": object()}})
     assert list(tmp_path.iterdir()) == []

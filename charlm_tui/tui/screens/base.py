@@ -57,4 +57,4 @@ class CharLMScreen(Screen[None]):
             history = app.history
             progress = f" {history.step:,}/{history.total_steps:,}" if history.total_steps else ""
             parts.append(f"{app.train_config.model} {state}{progress}")
-        self.query_one(ModeBar).set_status(" │ ".join(parts))
+        self.query_one(ModeBar).set_status(*parts)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
 MODES = (("1", "dataset", "Dataset"), ("2", "training", "Train"), ("3", "console", "Console"))
+STATUS_SEPARATOR = " │ "
 
 
 class ModeBar(Widget):
@@ -32,12 +34,26 @@ class ModeBar(Widget):
     def __init__(self, current: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.current = current
-        self.status = ""
+        self.parts: tuple[str, ...] = ()
 
-    def set_status(self, status: str) -> None:
-        if status != self.status:
-            self.status = status
+    @property
+    def status(self) -> str:
+        """The whole status line, as a wide enough bar shows it."""
+        return STATUS_SEPARATOR.join(self.parts)
+
+    def set_status(self, *parts: str) -> None:
+        """What the app is doing, least important part first: a narrow bar drops parts
+        from the front (80 columns cannot show the corpus and a run's step count)."""
+        if parts != self.parts:
+            self.parts = parts
             self.refresh()
+
+    def _fitting_status(self, room: int) -> str:
+        for start in range(len(self.parts)):
+            status = STATUS_SEPARATOR.join(self.parts[start:])
+            if cell_len(status) <= room:
+                return status
+        return self.status  # nothing fits whole: the ellipsis cuts the last part
 
     def render(self) -> RenderableType:
         current = self.get_component_rich_style("mode-bar--current")
@@ -50,6 +66,6 @@ class ModeBar(Widget):
             else:
                 text.append(f" {key}", key_style)
                 text.append(f" {label} ")
-        if self.status:
-            text.append("  " + self.status)
+        if self.parts:
+            text.append("  " + self._fitting_status(self.size.width - text.cell_len - 2))
         return text
