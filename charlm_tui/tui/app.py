@@ -185,6 +185,10 @@ class CharLMApp(App[int]):
             self._signals_installed.append(sig)
 
     def on_unmount(self) -> None:
+        # However the app ends (a test's app leaves without exit()), a run must stop, or
+        # its thread (paused, or a million steps from the end) keeps the process alive.
+        self._stop.set()
+        self._paused.clear()
         loop = asyncio.get_running_loop()
         for sig in self._signals_installed:
             loop.remove_signal_handler(sig)

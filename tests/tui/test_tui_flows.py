@@ -16,6 +16,7 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from charlm_tui.tui.app import FOLLOW_INTERVAL_S
 from charlm_tui.tui.screens.dataset import DatasetScreen
 from charlm_tui.tui.screens.generate import GenerateScreen, ModelSource
 from charlm_tui.tui.screens.training import TrainingScreen
@@ -208,9 +209,10 @@ async def test_pause_resume_and_save_on_request(make_app, tiny_corpus) -> None:
         await until(pilot, lambda: app.history.step >= 3)
         await pilot.press("p")
         assert app.training_state == "paused"
-        await pilot.pause(0.3)
+        # the steps before the pause reach the history at the app's next tick or two
+        await pilot.pause(2 * FOLLOW_INTERVAL_S + 0.2)
         held = app.history.step
-        await pilot.pause(0.3)
+        await pilot.pause(2 * FOLLOW_INTERVAL_S + 0.2)
         assert app.history.step == held, "no steps while paused"
         saves = len(app.history.checkpoints)
         await pilot.press("w")
@@ -376,3 +378,18 @@ async def test_the_footer_is_rebuilt_only_when_the_keys_it_shows_change(
         await pilot.press("escape")  # leave the seed line: 1 Dataset and the others return
         await pilot.pause()
         assert "Dataset" in {key.description for key in console.query(FooterKey)}
+
+
+async def test_an_app_that_ends_without_exit_still_stops_its_paused_run(
+    make_app, tiny_corpus
+) -> None:
+    """A failing test's app is torn down without exit(): the run, paused a million steps
+    from its end, must still stop, or its thread keeps the process alive."""
+    app = make_app(tiny_corpus)
+    async with app.run_test() as pilot:
+        await loaded(pilot)
+        await start_run(pilot, 1000000)
+        await until(pilot, lambda: app.history.step >= 3)
+        await pilot.press("p")
+        assert app.training_state == "paused"
+    assert await asyncio.to_thread(app.training_done.wait, 10)
