@@ -36,11 +36,6 @@ class ModeBar(Widget):
         self.current = current
         self.parts: tuple[str, ...] = ()
 
-    @property
-    def status(self) -> str:
-        """The whole status line, as a wide enough bar shows it."""
-        return STATUS_SEPARATOR.join(self.parts)
-
     def set_status(self, *parts: str) -> None:
         """What the app is doing, least important part first: a narrow bar drops parts
         from the front (80 columns cannot show the corpus and a run's step count)."""
@@ -53,7 +48,7 @@ class ModeBar(Widget):
             status = STATUS_SEPARATOR.join(self.parts[start:])
             if cell_len(status) <= room:
                 return status
-        return self.status  # nothing fits whole: the ellipsis cuts the last part
+        return self.parts[-1]  # not even the last part fits: the ellipsis cuts it
 
     def render(self) -> RenderableType:
         current = self.get_component_rich_style("mode-bar--current")
