@@ -36,6 +36,16 @@ async def start_run(pilot: Pilot, steps: int) -> None:
     await pilot.press("s")
 
 
+async def pause_a_long_run(pilot: Pilot) -> None:
+    """Start a run a million steps long, let it take a few steps, then p (pause)."""
+    app = pilot.app
+    assert isinstance(app, CharLMApp)
+    await start_run(pilot, 1000000)
+    await until(pilot, lambda: app.history.step >= 3)
+    await pilot.press("p")
+    assert app.training_state == "paused"
+
+
 async def open_console(pilot: Pilot, *keys: str) -> GenerateScreen:
     """Press 3 (then `keys`, as typed there) and give the console screen."""
     await pilot.press("3", *keys)

@@ -187,8 +187,7 @@ class CharLMApp(App[int]):
     def on_unmount(self) -> None:
         # However the app ends (a test's app leaves without exit()), a run must stop, or
         # its thread (paused, or a million steps from the end) keeps the process alive.
-        self._stop.set()
-        self._paused.clear()
+        self._let_the_run_end()
         loop = asyncio.get_running_loop()
         for sig in self._signals_installed:
             loop.remove_signal_handler(sig)
@@ -219,9 +218,13 @@ class CharLMApp(App[int]):
     def exit(self, result: int | None = None, return_code: int = 0, message=None) -> None:  # noqa: ANN001
         # Whatever the path out, the trainer must see the stop flag, or its thread (a
         # non-daemon executor thread) would keep the process alive after the UI is gone.
+        self._let_the_run_end()
+        super().exit(result, return_code, message)
+
+    def _let_the_run_end(self) -> None:
+        """Tell a running (or paused) trainer to stop at its next step boundary."""
         self._stop.set()
         self._paused.clear()
-        super().exit(result, return_code, message)
 
     # --- actions ----------------------------------------------------------------------
 
@@ -387,7 +390,7 @@ class CharLMApp(App[int]):
                 now = time.monotonic()
                 final = isinstance(event, events.TrainingFinished)
                 # The console follows the latest weights; a copy a few times a second is
-                # all it can show (the notebook recipe evaluates 50 times a second).
+                # all it can show (the notebook recipe evaluates about 100 times a second).
                 if trainer is not None and (final or now - last_snapshot >= SNAPSHOT_INTERVAL_S):
                     last_snapshot = now
                     # building the copy draws from the global RNG; a run watched in the TUI
@@ -482,8 +485,7 @@ class CharLMApp(App[int]):
 
     def stop_training(self) -> None:
         if self.training_active:
-            self._stop.set()
-            self._paused.clear()
+            self._let_the_run_end()
             self.training_state = "stopping"
 
     def request_save(self) -> None:

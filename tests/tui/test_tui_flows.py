@@ -22,7 +22,7 @@ from charlm_tui.tui.screens.generate import GenerateScreen, ModelSource
 from charlm_tui.tui.screens.training import TrainingScreen
 from charlm_tui.tui.widgets.next_char_bars import NextCharBars
 from charlm_tui.tui.widgets.seed_input import MAX_SEED, SeedInput
-from tests.pilot import loaded, open_console, start_run, until
+from tests.pilot import loaded, open_console, pause_a_long_run, start_run, until
 
 
 async def keys_while_streaming(pilot: Pilot, *keys: str) -> None:
@@ -205,10 +205,7 @@ async def test_pause_resume_and_save_on_request(make_app, tiny_corpus) -> None:
     app = make_app(tiny_corpus)
     async with app.run_test() as pilot:
         await loaded(pilot)
-        await start_run(pilot, 1000000)
-        await until(pilot, lambda: app.history.step >= 3)
-        await pilot.press("p")
-        assert app.training_state == "paused"
+        await pause_a_long_run(pilot)
         # the steps before the pause reach the history at the app's next tick or two
         await pilot.pause(2 * FOLLOW_INTERVAL_S + 0.2)
         held = app.history.step
@@ -388,8 +385,5 @@ async def test_an_app_that_ends_without_exit_still_stops_its_paused_run(
     app = make_app(tiny_corpus)
     async with app.run_test() as pilot:
         await loaded(pilot)
-        await start_run(pilot, 1000000)
-        await until(pilot, lambda: app.history.step >= 3)
-        await pilot.press("p")
-        assert app.training_state == "paused"
+        await pause_a_long_run(pilot)
     assert await asyncio.to_thread(app.training_done.wait, 10)
