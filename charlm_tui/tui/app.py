@@ -334,7 +334,9 @@ class CharLMApp(App[int]):
             newlines_to_spaces=self.dataset.corpus.newlines_to_spaces,
         )
         self.train_config = config
-        self.history = RunHistory()
+        # the chart takes the run's axes now, while the trainer is built, rather than when
+        # the run reports its start: a redraw then would take the GIL from its first steps
+        self.history = RunHistory(planned_steps=config.steps)
         self.run_version += 1
         self._stop = threading.Event()
         self._paused.clear()

@@ -57,6 +57,8 @@ class RunHistory:
     checkpoints: list[events.CheckpointSaved] = field(default_factory=list)
     finished: events.TrainingFinished | None = None
     version: int = 0
+    planned_steps: int = 0
+    """The steps the run was started for: the screens draw its axes before it reports."""
 
     def record(self, event: events.TrainingEvent) -> None:
         if isinstance(event, events.StepCompleted):
@@ -90,7 +92,7 @@ class RunHistory:
     def total_steps(self) -> int:
         if self.last_step is not None:
             return self.last_step.total_steps
-        return self.started.total_steps if self.started else 0
+        return self.started.total_steps if self.started else self.planned_steps
 
     @property
     def last_checkpoint(self) -> events.CheckpointSaved | None:

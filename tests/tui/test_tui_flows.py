@@ -387,3 +387,26 @@ async def test_an_app_that_ends_without_exit_still_stops_its_paused_run(
         await loaded(pilot)
         await pause_a_long_run(pilot)
     assert await asyncio.to_thread(app.training_done.wait, 10)
+
+
+async def test_the_chart_takes_a_runs_axes_before_the_run_reports_its_start(
+    make_app, tiny_corpus, monkeypatch
+) -> None:
+    """The chart is drawn for the new run (its steps on the x axis) while the trainer is
+    built: a chart render at the run's start took the GIL from its first steps."""
+    from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
+
+    app = make_app(tiny_corpus)
+    drawn: list[tuple[int, bool]] = []  # (steps on the x axis, had the run reported)
+    render = PerplexityPlot.render
+
+    def recorded(self: PerplexityPlot):  # noqa: ANN202
+        drawn.append((self._total_steps, app.history.started is not None))
+        return render(self)
+
+    monkeypatch.setattr(PerplexityPlot, "render", recorded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await start_run(pilot, 40)
+        await until(pilot, lambda: app.training_state == "finished")
+    assert (40, False) in drawn, drawn

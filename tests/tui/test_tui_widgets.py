@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import torch
@@ -56,6 +57,36 @@ async def test_chart_draws_inf_and_nan_without_crashing() -> None:
             assert "uniform" in text and "bigram" in text
 
 
+async def test_the_chart_times_a_new_picture_in_cpu_and_not_its_cached_lines(
+    monkeypatch,
+) -> None:
+    """`render_s` paces the chart's redraws during a run: it is the CPU time of the last
+    new picture, the styling of its lines included, but not time spent waiting (for the
+    GIL, while a trainer holds it); lines served from the cache leave it alone."""
+    from textual.visual import Visual
+
+    to_strips = Visual.to_strips
+
+    def costly(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if isinstance(args[0], PerplexityPlot):
+            time.sleep(0.3)  # waiting: costs nobody CPU
+            spin_until = time.thread_time() + 0.05
+            while time.thread_time() < spin_until:  # styling the lines: 50 ms of CPU
+                pass
+        return to_strips(*args, **kwargs)
+
+    monkeypatch.setattr(Visual, "to_strips", staticmethod(costly))
+    plot = PerplexityPlot()
+    refs = References(uniform=math.log(35), unigram=3.1, bigram=2.9)
+    async with OneWidget(plot).run_test(size=(60, 16)) as pilot:
+        plot.show_run([evaluation(10, 3.0, 3.1)], refs, total_steps=30)
+        await pilot.pause()
+        drawn = plot.render_s
+        assert 0.05 <= drawn < 0.3, drawn
+        plot.render_lines(plot.region.reset_offset)  # from the cache: no new picture
+        assert plot.render_s == drawn
+
+
 def test_bar_is_drawn_in_eighths() -> None:
     assert bar(1.0, 4) == "████"
     assert bar(0.5, 4) == "██"
@@ -101,3 +132,14 @@ def test_the_run_history_shows_the_latest_step_heard_of() -> None:
     assert history.step == 320
     history.record(ev.CheckpointSaved(330, Path("last.safetensors"), "stop"))
     assert history.step == 330
+
+
+def test_a_run_has_its_total_before_it_reports_its_start() -> None:
+    """The app knows the steps it started a run for; the run's own report wins after."""
+    from charlm_tui.core import events as ev
+    from charlm_tui.tui.session import RunHistory
+
+    history = RunHistory(planned_steps=1000)
+    assert history.total_steps == 1000
+    history.record(ev.TrainingStarted(None, "bigram", 1, 2, 1200))
+    assert history.total_steps == 1200

@@ -277,10 +277,10 @@ class TrainingScreen(CharLMScreen):
 
     def _chart_due(self) -> bool:
         """Whether the chart may redraw now. While a run goes on, rendering it may take at
-        most 1 / CHART_COST_FACTOR of the time: it took 20-50 ms here, and the notebook
-        recipe's evals would otherwise redraw it at every tick, with the GIL, slowing the
-        training thread (the app trained that recipe at 75% of the CLI's speed with a
-        factor of 10, 85% with 30: a redraw every second or two)."""
+        most 1 / CHART_COST_FACTOR of the UI thread's time: a new picture took 15-25 ms of
+        CPU here, figure and styled lines, and the notebook recipe's evals would otherwise
+        redraw it at every tick, with the GIL, slowing the training thread (the app trained
+        that recipe at 75% of the CLI's speed with a factor of 10, 85% with 30)."""
         if self.charlm.history.finished is not None:
             return True
         plot = self.query_one(PerplexityPlot)
