@@ -8,7 +8,10 @@ Every number comes from the code paths the CLI and the app run:
 - generation: `Generator.next_char` (the KV cache, `model.step`) against recomputing the
   whole cropped window for every character, as nanoGPT's `generate` does;
 - the console: `Generator.feed` of one more typed character, with its distribution;
-- the notebook recipe: `charlm train`'s defaults for `bigram`, through `Trainer.run`.
+- the notebook recipe: `charlm train`'s defaults for `bigram`, through `Trainer.run`;
+- inside the app: the same run in the headless app (its worker, screens and chart, as
+  `charlm tui` runs them, on Textual's headless driver) against a bare `Trainer`, both on
+  one torch thread and writing a run folder, pair by pair.
 
 Times are medians of per-step or per-character timings. The machine line gives the load
 average before and after: other processes on a 2-core machine change every number here.
@@ -24,12 +27,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from charlm_tui.core.corpus import Corpus
 from charlm_tui.core.events import StepCompleted
 from charlm_tui.core.models import CharModel, build_model
 from charlm_tui.core.sample import Generator, SamplingOptions
@@ -53,10 +58,11 @@ class Plan:
     typed_chars: int
     notebook_runs: int
     notebook_with_files: bool  # also time it writing checkpoints, as `charlm train` does
+    app_pairs: int  # the notebook recipe in the app and in a bare Trainer, interleaved
 
 
-QUICK = Plan(12, 0, 40, 4, 40, 1, False)
-FULL = Plan(60, 4, 300, 20, 200, 3, True)
+QUICK = Plan(12, 0, 40, 4, 40, 1, False, 1)
+FULL = Plan(60, 4, 300, 20, 200, 3, True, 9)
 WARMUP_STEPS = 3
 
 
@@ -342,14 +348,61 @@ def time_notebook(text: str, with_files: bool, device: str) -> tuple[float, floa
     return t1 - t0, t2 - t1, ppl
 
 
-def notebook_text(corpus_text: str) -> tuple[str, str]:
+def notebook_in_app_and_alone(
+    corpus: Corpus, device: str, app_first: bool = True
+) -> tuple[float, float]:
+    """Seconds to the last eval of the notebook recipe in the app and in a bare Trainer:
+    both on one torch thread (the app leaves the other core to the UI) and writing a run
+    folder. The app is the real one, headless: its worker thread trains while its event
+    loop takes the run's messages and draws the training screen, chart and all. Which
+    goes first alternates from pair to pair: the second run of a pair was often faster."""
+    import asyncio
+
+    from charlm_tui.tui.app import CharLMApp, TuiOptions
+    from charlm_tui.tui.session import Dataset
+
+    config = TrainConfig.defaults_for(
+        "bigram", device=device, threads=1, newlines_to_spaces=corpus.newlines_to_spaces
+    )
+    dataset = Dataset.build(corpus)
+
+    async def in_app(runs_root: Path) -> float:
+        app = CharLMApp(TuiOptions(threads=1, runs_root=runs_root, load_on_start=False))
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.set_dataset(dataset)
+            await pilot.press("2")  # the training screen, where a run costs the UI most
+            if not app.start_training(config):
+                raise RuntimeError("the app did not start the run")
+            while app.history.finished is None:
+                await asyncio.sleep(0.05)
+        return app.history.evals[-1].elapsed_s
+
+    def alone(runs_root: Path) -> float:
+        torch.set_num_threads(1)
+        return Trainer(config, corpus.text, out_dir=runs_root / "alone").run().history[-1].elapsed_s
+
+    threads_before = torch.get_num_threads()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            if app_first:
+                app_s = asyncio.run(in_app(Path(tmp)))
+                alone_s = alone(Path(tmp))
+            else:
+                alone_s = alone(Path(tmp))
+                app_s = asyncio.run(in_app(Path(tmp)))
+    finally:
+        torch.set_num_threads(threads_before)
+    return app_s, alone_s
+
+
+def notebook_corpus(bench_corpus: Corpus) -> Corpus:
     """The notebook's Sherlock (newlines as spaces) when at hand, else the bench corpus."""
     from charlm_tui.core.corpus import load_corpus
 
     try:
-        return load_corpus("sherlock", newlines_to_spaces=True, download=False).text, "sherlock"
+        return load_corpus("sherlock", newlines_to_spaces=True, download=False)
     except Exception:  # offline without a mirror: the bench's own corpus stands in
-        return corpus_text, "the bench corpus"
+        return bench_corpus
 
 
 # ---- the table --------------------------------------------------------------------------
@@ -371,7 +424,8 @@ def run_bench(
     out = out or sys.stdout
     plan = QUICK if quick else FULL
     dev = pick_device(device)
-    text = load_corpus(corpus, newlines_to_spaces=False).text
+    bench_corpus = load_corpus(corpus, newlines_to_spaces=False)
+    text = bench_corpus.text
     started = time.perf_counter()
     threads_before = torch.get_num_threads()
 
@@ -411,7 +465,8 @@ def run_bench(
     typed = time_typing(model, vocab, long_text, 256, plan.typed_chars)
     say(f"  console: next-character distribution after one more typed character: {typed:.3f} ms")
 
-    nb_text, nb_name = notebook_text(text)
+    notebook = notebook_corpus(bench_corpus)
+    nb_text, nb_name = notebook.text, notebook.name
     say()
     say(f"notebook recipe: bigram, 100 epochs x 10 steps + 100 x 10 val windows, on {nb_name}")
     runs = [time_notebook(nb_text, False, device) for _ in range(plan.notebook_runs)]
@@ -424,6 +479,18 @@ def run_bench(
         _, run_files, _ = time_notebook(nb_text, True, device)
         say(f"  with a run folder (checkpoints, as charlm train writes them): {run_files:.2f} s")
     torch.set_num_threads(threads_before)
+    pairs = [
+        notebook_in_app_and_alone(notebook, device, app_first=i % 2 == 0)
+        for i in range(plan.app_pairs)
+    ]
+    in_app = statistics.median(p[0] for p in pairs)
+    alone = statistics.median(p[1] for p in pairs)
+    ratio = statistics.median(p[1] / p[0] for p in pairs)
+    say(
+        f"  inside the app (headless), 1 thread, run folder: {in_app:.2f} s against {alone:.2f} s "
+        f"for a bare Trainer: the app trains at {ratio:.0%} of its speed "
+        f"(medians of {len(pairs)} interleaved pair{'s' if len(pairs) > 1 else ''})"
+    )
 
     say()
     say(f"load avg   {load_average()} at the end; {time.perf_counter() - started:.0f} s in all")

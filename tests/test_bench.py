@@ -1,8 +1,8 @@
 """`charlm bench`: its generation paths agree, and `--quick` prints every part of the table.
 
 Benchmarks print numbers; nothing here asserts a time. The `--quick` run takes about 15 s
-on 2 cores (most of it the notebook recipe and the training rows); CI runs it like any
-other test.
+on 2 cores (most of it the notebook recipe, in a bare Trainer and in the headless app, and
+the training rows); CI runs it like any other test.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_window_recompute_reads_only_the_last_block_size_characters() -> None:
 
 
 @needs_corpora
-def test_bench_quick_prints_machine_training_generation_and_notebook(capsys) -> None:
+def test_bench_quick_prints_machine_training_generation_notebook_and_app(capsys) -> None:
     assert main(["bench", "--quick"]) == 0
     out = capsys.readouterr().out
     for heading in ("cpu ", "torch ", "bfloat16 ", "training:", "generation:", "notebook recipe:"):
@@ -48,3 +48,4 @@ def test_bench_quick_prints_machine_training_generation_and_notebook(capsys) -> 
     for context in ("64", "256", "1024"):
         assert any(line.split()[:1] == [context] for line in out.splitlines())
     assert "next-character distribution" in out and "load avg" in out
+    assert "inside the app (headless)" in out and "of its speed" in out
