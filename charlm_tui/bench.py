@@ -430,7 +430,7 @@ def run_bench(
     threads_before = torch.get_num_threads()
 
     def say(line: str = "") -> None:
-        print(line, file=out, flush=True)
+        print(line.rstrip(), file=out, flush=True)
 
     say(f"charlm bench{' --quick' if quick else ''}: corpus {corpus}")
     for line in machine_lines(dev):
