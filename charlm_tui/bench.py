@@ -355,7 +355,8 @@ def notebook_in_app_and_alone(
     both on one torch thread (the app leaves the other core to the UI) and writing a run
     folder. The app is the real one, headless: its worker thread trains while its event
     loop takes the run's messages and draws the training screen, chart and all. Which
-    goes first alternates from pair to pair: the second run of a pair was often faster."""
+    goes first alternates from pair to pair, so that neither always inherits the heap and
+    the caches the other left."""
     import asyncio
 
     from charlm_tui.tui.app import CharLMApp, TuiOptions
@@ -375,6 +376,8 @@ def notebook_in_app_and_alone(
                 raise RuntimeError("the app did not start the run")
             while app.history.finished is None:
                 await asyncio.sleep(0.05)
+        if not app.history.evals:
+            raise RuntimeError(f"the run in the app ended early: {app.history.finished.message}")
         return app.history.evals[-1].elapsed_s
 
     def alone(runs_root: Path) -> float:
