@@ -674,9 +674,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from charlm_tui.core.errors import USER_ERRORS
 
+    told: tuple[type[Exception], ...] = (UserError, *USER_ERRORS)  # their words are for the user
     try:
         return COMMANDS[args.command](args)
-    except (UserError, *USER_ERRORS) as exc:
+    except told as exc:
         print(f"charlm {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

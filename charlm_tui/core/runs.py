@@ -10,7 +10,7 @@ import platformdirs
 import torch
 
 from charlm_tui.core import checkpoint as ckpt
-from charlm_tui.core.models import build_model
+from charlm_tui.core.models import CharModel, build_model
 from charlm_tui.core.vocab import Vocab
 
 
@@ -35,7 +35,7 @@ def new_run_dir(model: str, root: Path | None = None) -> Path:
 class LoadedModel:
     """A model rebuilt from a checkpoint, ready to evaluate or sample (eval mode, CPU)."""
 
-    model: torch.nn.Module
+    model: CharModel
     vocab: Vocab
     checkpoint: ckpt.Checkpoint
 

@@ -52,7 +52,7 @@ from charlm_tui.core.events import (
     TrainingStarted,
 )
 from charlm_tui.core.metrics import bits_per_char, perplexity
-from charlm_tui.core.models import REGISTRY, build_model
+from charlm_tui.core.models import REGISTRY, CharModel, build_model
 from charlm_tui.core.precision import DTYPES, autocast, resolve_dtype
 from charlm_tui.core.vocab import Vocab
 
@@ -734,7 +734,7 @@ class Trainer:
             run_dir=self.out_dir,
         )
 
-    def snapshot(self) -> torch.nn.Module:
+    def snapshot(self) -> CharModel:
         """A CPU copy of the current weights, for generation while training goes on."""
         clone = build_model(self.config.model, self.vocab.size, **self.config.model_overrides)
         state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}

@@ -32,6 +32,7 @@ from textual.worker import Worker, WorkerState
 from charlm_tui.core import events
 from charlm_tui.core.corpus import DEFAULT_CORPUS, CorpusError, load_corpus, newlines_default
 from charlm_tui.core.data import CorpusTooSmallError
+from charlm_tui.core.models import CharModel
 from charlm_tui.core.runs import new_run_dir
 from charlm_tui.core.train import TrainConfig, Trainer, TrainResult
 from charlm_tui.tui import messages
@@ -149,7 +150,7 @@ class CharLMApp(App[int]):
         self.options = options or TuiOptions()
         self.threads = self.options.threads or default_threads()
         self.history = RunHistory()
-        self.snapshot: torch.nn.Module | None = None
+        self.snapshot: CharModel | None = None
         self.train_config = TrainConfig.defaults_for(self.options.model)
         self._stop = threading.Event()
         self._paused = threading.Event()

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from textual.message import Message
 
 from charlm_tui.core import events
+from charlm_tui.core.models import CharModel
 
 
 @dataclass
@@ -38,7 +38,7 @@ class EvalCompleted(Message):
     (None when the previous copy is under SNAPSHOT_INTERVAL_S old)."""
 
     event: events.EvalCompleted
-    snapshot: torch.nn.Module | None = None
+    snapshot: CharModel | None = None
 
 
 @dataclass
@@ -53,7 +53,7 @@ class TrainingFinished(Message):
     """Training ended: completed, stopped, diverged or failed; `snapshot` as above."""
 
     event: events.TrainingFinished
-    snapshot: torch.nn.Module | None = None
+    snapshot: CharModel | None = None
 
 
 class TrainingProgress(Message):

@@ -24,7 +24,7 @@ from textual.containers import Container, Vertical, VerticalScroll
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from charlm_tui.core.models import build_model
+from charlm_tui.core.models import CharModel, build_model
 from charlm_tui.core.sample import Generator, SamplingOptions, entropy_bits
 from charlm_tui.core.vocab import Vocab
 from charlm_tui.tui.screens.base import CharLMScreen
@@ -53,7 +53,7 @@ LENGTHS = (20, 50, 100, 200, 500, 1000, 2000)
 class ModelSource:
     """A model to talk to, the vocabulary it reads, and how to name it on screen."""
 
-    model: torch.nn.Module
+    model: CharModel
     vocab: Vocab
     label: str
 

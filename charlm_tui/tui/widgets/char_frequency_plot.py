@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import RenderableType
+from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 from charlm_tui.core.vocab import Vocab, describe_char
@@ -50,6 +50,6 @@ class CharFrequencyPlot(PlotextPlot):
         plt.title(f"character frequencies, % of the text {shown}".rstrip())
         plt.bar(labels, shares, marker="sd", width=0.6)
 
-    def render(self) -> RenderableType:
+    def render(self) -> RenderResult:
         self._draw()
         return super().render()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from typing import Literal
 
-from rich.console import RenderableType
+from textual.app import RenderResult
 from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -122,16 +123,14 @@ class PerplexityPlot(PlotextPlot):
         plt.xlim(low_step, high_step)
         plt.ylim(0, ceiling)
         ticks = _ticks(low_step, high_step, 5 if self.size.width >= 50 else 3)
-        plt.xticks(ticks, [f"{t:,}" for t in ticks])
+        plt.xticks([float(t) for t in ticks], [f"{t:,}" for t in ticks])
         for name, value in refs.items():
             if not math.isfinite(value):
                 continue
             plt.plot([low_step, high_step], [value, value], marker=REFERENCE_MARKERS[name])
             # unigram and bigram can sit a row apart: put their labels at different ends
-            if name == "unigram":
-                x, align = low_step + (high_step - low_step) / 2, "center"
-            else:
-                x, align = high_step, "right"
+            align: Literal["center", "right"] = "center" if name == "unigram" else "right"
+            x = low_step + (high_step - low_step) / 2 if name == "unigram" else high_step
             plt.text(f"{name} {_short(value)}", x=x, y=value, alignment=align)
         if steps:
             train = self._points([e.train_loss for e in self._evals], ceiling)
@@ -139,7 +138,7 @@ class PerplexityPlot(PlotextPlot):
             plt.plot(steps, train, marker=TRAIN_MARKER)
             plt.plot(steps, val, marker=VAL_MARKER)
 
-    def render(self) -> RenderableType:
+    def render(self) -> RenderResult:
         self._drew = True
         self._draw()
         return super().render()

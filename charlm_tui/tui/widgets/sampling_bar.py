@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.console import RenderableType
 from rich.text import Text
 from textual.widget import Widget
@@ -54,7 +56,7 @@ class SamplingBar(Widget):
         self._values: dict[str, object] = {}
         self._source = ""
 
-    def show(self, values: dict[str, object], source: str) -> None:
+    def show(self, values: Mapping[str, object], source: str) -> None:
         self._values = dict(values)
         self._source = source
         self.refresh(layout=True)
