@@ -28,7 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +40,9 @@ from charlm_tui.core.models import CharModel, build_model
 from charlm_tui.core.sample import Generator, SamplingOptions
 from charlm_tui.core.train import TrainConfig, Trainer, pick_device
 from charlm_tui.core.vocab import Vocab
+
+if TYPE_CHECKING:
+    from charlm_tui.tui.session import Dataset
 
 NANOGPT_CPU = {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64, "dropout": 0.0}
 BATCH_SIZE, BLOCK_SIZE = 12, 64  # nanoGPT's README CPU run
@@ -349,7 +352,7 @@ def time_notebook(text: str, with_files: bool, device: str) -> tuple[float, floa
 
 
 def notebook_in_app_and_alone(
-    corpus: Corpus, device: str, app_first: bool = True
+    dataset: Dataset, device: str, app_first: bool = True
 ) -> tuple[float, float]:
     """Seconds to the last eval of the notebook recipe in the app and in a bare Trainer:
     both on one torch thread (the app leaves the other core to the UI) and writing a run
@@ -360,12 +363,11 @@ def notebook_in_app_and_alone(
     import asyncio
 
     from charlm_tui.tui.app import CharLMApp, TuiOptions
-    from charlm_tui.tui.session import Dataset
 
+    corpus = dataset.corpus
     config = TrainConfig.defaults_for(
         "bigram", device=device, threads=1, newlines_to_spaces=corpus.newlines_to_spaces
     )
-    dataset = Dataset.build(corpus)
 
     async def in_app(runs_root: Path) -> float:
         app = CharLMApp(TuiOptions(threads=1, runs_root=runs_root, load_on_start=False))
@@ -380,8 +382,7 @@ def notebook_in_app_and_alone(
             raise RuntimeError(f"the run in the app ended early: {app.history.finished.message}")
         return app.history.evals[-1].elapsed_s
 
-    def alone(runs_root: Path) -> float:
-        torch.set_num_threads(1)
+    def alone(runs_root: Path) -> float:  # Trainer.run takes config.threads (1)
         return Trainer(config, corpus.text, out_dir=runs_root / "alone").run().history[-1].elapsed_s
 
     threads_before = torch.get_num_threads()
@@ -482,8 +483,11 @@ def run_bench(
         _, run_files, _ = time_notebook(nb_text, True, device)
         say(f"  with a run folder (checkpoints, as charlm train writes them): {run_files:.2f} s")
     torch.set_num_threads(threads_before)
+    from charlm_tui.tui.session import Dataset
+
+    notebook_dataset = Dataset.build(notebook)
     pairs = [
-        notebook_in_app_and_alone(notebook, device, app_first=i % 2 == 0)
+        notebook_in_app_and_alone(notebook_dataset, device, app_first=i % 2 == 0)
         for i in range(plan.app_pairs)
     ]
     in_app = statistics.median(p[0] for p in pairs)

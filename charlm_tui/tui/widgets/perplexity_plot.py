@@ -62,7 +62,7 @@ class PerplexityPlot(PlotextPlot):
         self._evals: tuple[EvalCompleted, ...] = ()
         self._references: References | None = None
         self._total_steps = 0
-        self.render_s = 0.0  # how long the last new picture took (the screen paces redraws by it)
+        self.render_s = 0.0  # CPU time of the last new picture (the screen paces redraws by it)
         self._drew = False
 
     def show_run(
