@@ -22,7 +22,7 @@ from typing import TextIO
 
 import torch
 from textual import on, work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import var
@@ -461,7 +461,10 @@ class CharLMApp(App[int]):
     def _follow_run(self) -> None:
         """The tick: take in what the run reported, then let the screen draw it."""
         self._handle_inbox()
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:  # the app is closing: its screens are gone, the tick not yet
+            return
         if isinstance(screen, CharLMScreen) and screen.is_mounted:
             screen.follow_run()
 

@@ -410,3 +410,12 @@ async def test_the_chart_takes_a_runs_axes_before_the_run_reports_its_start(
         await start_run(pilot, 40)
         await until(pilot, lambda: app.training_state == "finished")
     assert (40, False) in drawn, drawn
+
+
+async def test_a_tick_after_the_screens_are_gone_does_nothing(make_app, tiny_corpus) -> None:
+    """The app's tick can fire while the app closes, after its screens are popped: it must
+    not raise (CI saw ScreenStackError from a run_test teardown at 40x12)."""
+    app = make_app(tiny_corpus)
+    async with app.run_test() as pilot:
+        await loaded(pilot)
+    app._follow_run()
