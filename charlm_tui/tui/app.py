@@ -24,7 +24,9 @@ import torch
 from textual import on, work
 from textual.app import App, ScreenStackError
 from textual.binding import Binding
+from textual.events import Event, Key
 from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.reactive import var
 from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
@@ -37,6 +39,7 @@ from charlm_tui.core.runs import new_run_dir
 from charlm_tui.core.train import TrainConfig, Trainer, TrainResult
 from charlm_tui.tui import messages
 from charlm_tui.tui.commands import CharLMCommands
+from charlm_tui.tui.key_queue import KeyQueue
 from charlm_tui.tui.screens.base import CharLMScreen
 from charlm_tui.tui.screens.dataset import DatasetScreen
 from charlm_tui.tui.screens.generate import GenerateScreen
@@ -164,11 +167,13 @@ class CharLMApp(App[int]):
         self.result: TrainResult | None = None  # how the last run ended (run_tui reports it)
         self._inbox: deque[Message] = deque()  # training messages not yet handled
         self._wake_pending = threading.Event()  # a TrainingProgress is on its way
+        self._key_queue = KeyQueue(self._route_key, self._key_pumps)
 
     # --- lifecycle --------------------------------------------------------------------
 
     def on_mount(self) -> None:
         torch.set_num_threads(self.threads)
+        self._key_queue.start()
         self.set_interval(FOLLOW_INTERVAL_S, self._follow_run)
         if self.options.install_signal_handlers:
             self._install_signal_handlers()
@@ -185,7 +190,30 @@ class CharLMApp(App[int]):
                 continue
             self._signals_installed.append(sig)
 
+    async def on_event(self, event: Event) -> None:
+        # A key just read from the terminal waits its turn (see KeyQueue); a forwarded
+        # one is on its way back up from a widget, to the bindings.
+        if isinstance(event, Key) and not event.is_forwarded and self._key_queue.running:
+            self._key_queue.put(event)
+            return
+        await super().on_event(event)
+
+    async def _route_key(self, key: Key) -> None:
+        try:
+            await super().on_event(key)  # Textual's routing: priority bindings, then the focus
+        except Exception as error:  # as Textual's own message loop does with a handler's error
+            self._handle_exception(error)
+
+    def _key_pumps(self) -> list[MessagePump]:
+        """Where a key's work goes on: the app and the current screen's widgets."""
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return [self]
+        return [self, *screen.walk_children(with_self=True)]
+
     def on_unmount(self) -> None:
+        self._key_queue.stop()
         # However the app ends (a test's app leaves without exit()), a run must stop, or
         # its thread (paused, or a million steps from the end) keeps the process alive.
         self._let_the_run_end()

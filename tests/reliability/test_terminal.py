@@ -246,3 +246,32 @@ def test_every_action_has_a_plain_key_and_none_needs_the_mouse() -> None:
             if not any(plain_key(k) for k in keys):
                 missing.append(f"{owner.__name__}: {action} ({', '.join(keys)})")
     assert missing == []
+
+
+def burst(app: CharLMApp, *keys: str) -> None:
+    """Queue `keys` at once, as a terminal read hands them over after an SSH stall."""
+    named = {"enter": "\r", "escape": "\x1b", "down": None, "up": None}
+    for key in keys:
+        app.post_message(events.Key(key, named.get(key, key)))
+
+
+async def test_keys_that_arrive_in_one_burst_act_as_if_typed_one_by_one(
+    make_app, tiny_corpus
+) -> None:
+    """Over SSH, keys typed during a stall arrive together. Each must act on the focus the
+    keys before it left: m, Enter, 3 x Down, Enter picks the fourth model (lstm) in the
+    menu, and Esc, s then start a run of it. Textual routes a key to the widget focused
+    when it is read, so without the app's key queue Enter pressed Start (the focus had not
+    moved yet) and a bigram run began."""
+    app = make_app(tiny_corpus)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        burst(app, "m", "enter", "down", "down", "down", "enter")
+        await until(pilot, lambda: app.screen.query_one("#model-select").value == "lstm", 5)
+        assert app.training_state == "idle"
+        burst(app, "escape", "s")
+        await until(pilot, lambda: app.training_state != "idle", 5)
+        assert app.train_config.model == "lstm"
+        app.stop_training()
+        await until(pilot, lambda: app.training_state == "finished")
