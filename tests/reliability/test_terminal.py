@@ -23,6 +23,7 @@ from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 
+from charlm_tui.tui import key_queue
 from charlm_tui.tui.app import FOLLOW_INTERVAL_S, CharLMApp
 from charlm_tui.tui.screens.dataset import DatasetScreen
 from charlm_tui.tui.screens.generate import GenerateScreen
@@ -256,13 +257,17 @@ def burst(app: CharLMApp, *keys: str) -> None:
 
 
 async def test_keys_that_arrive_in_one_burst_act_as_if_typed_one_by_one(
-    make_app, tiny_corpus
+    make_app, tiny_corpus, monkeypatch
 ) -> None:
-    """Over SSH, keys typed during a stall arrive together. Each must act on the focus the
-    keys before it left: m, Enter, 3 x Down, Enter picks the fourth model (lstm) in the
-    menu, and Esc, s then start a run of it. Textual routes a key to the widget focused
-    when it is read, so without the app's key queue Enter pressed Start (the focus had not
-    moved yet) and a bigram run began."""
+    """Over SSH, keys typed during a stall arrive together. Each must act on the focus and
+    the screen the keys before it left: m, Enter, 3 x Down, Enter picks the fourth model
+    (lstm) in the menu, and Esc, s then start a run of it; 3 then Holmes, on the first
+    visit to the console, types Holmes into its seed line. Textual routes a key to the
+    widget focused when it is read, so without the app's key queue Enter pressed Start
+    (the focus had not moved yet) and a bigram run began, and Holmes went to the training
+    screen. SETTLE_S is raised so that a slow machine cannot turn the test into a race;
+    tests/tui/test_key_queue.py checks the bound itself."""
+    monkeypatch.setattr(key_queue, "SETTLE_S", 10.0)
     app = make_app(tiny_corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
@@ -275,3 +280,6 @@ async def test_keys_that_arrive_in_one_burst_act_as_if_typed_one_by_one(
         assert app.train_config.model == "lstm"
         app.stop_training()
         await until(pilot, lambda: app.training_state == "finished")
+        burst(app, *"3Holmes")
+        await until(pilot, lambda: [s.value for s in app.screen.query(SeedInput)] == ["Holmes"], 5)
+        assert isinstance(app.screen, GenerateScreen)
