@@ -27,11 +27,16 @@ SETTLE_S = 0.5
 
 
 def unfinished(pump: MessagePump) -> int:
-    """Messages `pump` has queued or is handling (Textual marks each one done when handled)."""
-    if not pump.is_running:
+    """Messages `pump` has queued or is handling (Textual marks each one done when handled).
+
+    It reads two private attributes, Textual's `_message_queue` and asyncio's count behind
+    `Queue.join`; without them (another Textual) a pump counts as quiet, and keys go on
+    at once, as Textual itself sends them.
+    """
+    queue: asyncio.Queue[object] | None = getattr(pump, "_message_queue", None)
+    if not pump.is_running or queue is None:
         return 0
-    queue: asyncio.Queue[object] = pump._message_queue  # the queue Textual's loop reads
-    count = getattr(queue, "_unfinished_tasks", None)  # asyncio's count behind join()
+    count = getattr(queue, "_unfinished_tasks", None)
     return queue.qsize() if count is None else int(count)
 
 
@@ -65,9 +70,6 @@ class KeyQueue:
     def put(self, key: events.Key) -> None:
         self._keys.append(key)
         self._arrived.set()
-
-    def __len__(self) -> int:
-        return len(self._keys)
 
     async def _run(self) -> None:
         while True:

@@ -37,9 +37,11 @@ async def route_all(busy: bool, keys: str) -> tuple[list[str], float]:
     return routed, elapsed
 
 
-async def test_keys_go_out_in_the_order_they_came() -> None:
-    routed, _ = await route_all(False, "abcdef")
+async def test_keys_go_out_in_order_and_a_quiet_app_holds_none_back(monkeypatch) -> None:
+    monkeypatch.setattr(key_queue, "SETTLE_S", 10.0)
+    routed, elapsed = await route_all(False, "abcdef")
     assert routed == list("abcdef")
+    assert elapsed < 5  # none waited for the bound
 
 
 async def test_a_busy_app_holds_each_key_back_only_for_a_while(monkeypatch) -> None:
@@ -52,6 +54,8 @@ async def test_a_busy_app_holds_each_key_back_only_for_a_while(monkeypatch) -> N
     assert elapsed < 5
 
 
-def test_a_pump_not_running_counts_as_quiet() -> None:
-    stopped = SimpleNamespace(is_running=False)
+def test_a_pump_not_running_or_without_a_queue_counts_as_quiet() -> None:
+    stopped = SimpleNamespace(is_running=False, _message_queue=SimpleNamespace(_unfinished_tasks=3))
     assert key_queue.unfinished(stopped) == 0  # type: ignore[arg-type]
+    other_textual = SimpleNamespace(is_running=True)
+    assert key_queue.unfinished(other_textual) == 0  # type: ignore[arg-type]
