@@ -28,6 +28,7 @@ from textual.events import Event, Key
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.reactive import var
+from textual.screen import Screen
 from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
@@ -206,11 +207,16 @@ class CharLMApp(App[int]):
 
     def _key_pumps(self) -> list[MessagePump]:
         """Where a key's work goes on: the app and the current screen's widgets."""
+        screen = self._screen_if_any()
+        return [self] if screen is None else [self, *screen.walk_children(with_self=True)]
+
+    def _screen_if_any(self) -> Screen[object] | None:
+        """The current screen; None while the app closes (its screens are gone, its
+        tick and its keys not yet)."""
         try:
-            screen = self.screen
+            return self.screen
         except ScreenStackError:
-            return [self]
-        return [self, *screen.walk_children(with_self=True)]
+            return None
 
     def on_unmount(self) -> None:
         self._key_queue.stop()
@@ -489,10 +495,7 @@ class CharLMApp(App[int]):
     def _follow_run(self) -> None:
         """The tick: take in what the run reported, then let the screen draw it."""
         self._handle_inbox()
-        try:
-            screen = self.screen
-        except ScreenStackError:  # the app is closing: its screens are gone, the tick not yet
-            return
+        screen = self._screen_if_any()
         if isinstance(screen, CharLMScreen) and screen.is_mounted:
             screen.follow_run()
 
