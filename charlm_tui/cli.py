@@ -12,12 +12,14 @@ import math
 import os
 import signal
 import sys
-import threading
 import time
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from charlm_tui.core.control import RunControl
 
 EXAMPLES = {
     "prep": """examples:
@@ -324,10 +326,10 @@ TRAIN_FLAGS = (
 
 
 class StopOnSignal:
-    """SIGINT, SIGTERM and SIGHUP set the stop event; a second Ctrl+C exits at once."""
+    """SIGINT, SIGTERM and SIGHUP ask the run to stop; a second Ctrl+C exits at once."""
 
-    def __init__(self, stop: threading.Event) -> None:
-        self.stop = stop
+    def __init__(self, control: RunControl) -> None:
+        self.control = control
         self.previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopOnSignal:
@@ -337,9 +339,9 @@ class StopOnSignal:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.stop.is_set() and signum == signal.SIGINT:
+        if self.control.stop_requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        self.stop.set()
+        self.control.request_stop()
         say(
             f"\n{signal.Signals(signum).name}: stopping at the next step and saving…",
             file=sys.stderr,
@@ -483,10 +485,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     if args.resume:
         trainer.resume_from(args.resume)
-    stop = threading.Event()
-    with StopOnSignal(stop):
+    from charlm_tui.core.control import RunControl
+
+    control = RunControl()
+    with StopOnSignal(control):
         try:
-            result = trainer.run(stop)
+            result = trainer.run(control)
         finally:
             if device is not None:
                 import torch.distributed as dist

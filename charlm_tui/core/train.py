@@ -22,7 +22,6 @@ import json
 import math
 import os
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -34,6 +33,7 @@ import torch
 
 from charlm_tui.core import checkpoint as ckpt
 from charlm_tui.core import cpu_load
+from charlm_tui.core.control import RunControl
 from charlm_tui.core.data import (
     Split,
     check_size,
@@ -307,7 +307,6 @@ class Trainer:
         self._saved_at = -math.inf  # time.monotonic() of the last checkpoint written
         self.history: list[EvalCompleted] = []
         self.epoch_losses: list[float] = []  # train losses since the last eval
-        self.pause = threading.Event()
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self._elapsed_before = 0.0  # training time of earlier sessions of a resumed run
         self._ddp_model: torch.nn.Module | None = None
@@ -596,9 +595,14 @@ class Trainer:
         self.on_event(event)
         return event
 
-    def _wait_while_paused(self, stop: threading.Event) -> None:
-        while self.pause.is_set() and not stop.is_set():
-            time.sleep(0.05)
+    def _at_step_boundary(self, control: RunControl) -> None:
+        """Serve the control's requests between two steps: save now, wait while paused."""
+        while True:
+            if control.take_save_request():
+                self.save("last", "last")
+            if not control.paused or control.stop_requested:
+                return
+            control.wait_while_paused(0.05)
 
     def _train_model(self) -> torch.nn.Module:
         if self.world_size > 1 and self._ddp_model is None:
@@ -608,7 +612,7 @@ class Trainer:
             self._ddp_model = DistributedDataParallel(self.model, device_ids=ids)
         return self._ddp_model or self.model
 
-    def steps(self, stop: threading.Event) -> Iterator[float]:
+    def steps(self, control: RunControl) -> Iterator[float]:
         """Run optimisation steps, yielding each loss; ends at `config.steps` or on stop."""
         c = self.config
         model = self._train_model()
@@ -619,7 +623,7 @@ class Trainer:
         # The time is read once per step, after it, so the step that uses the budget up is
         # the one evaluated (and saved) last.
         self._check_time()
-        while self.step < c.steps and not stop.is_set() and not self.time_is_up:
+        while self.step < c.steps and not control.stop_requested and not self.time_is_up:
             if load is not None and load.due():  # another process took or freed a core
                 others = load.others_busy()
                 if others is not None:
@@ -654,7 +658,7 @@ class Trainer:
                 )
             )
             yield value
-            self._wait_while_paused(stop)
+            self._at_step_boundary(control)
 
     def _session_steps(self) -> int:
         return self.step - self._start_step
@@ -662,9 +666,10 @@ class Trainer:
     def _session_s(self) -> float:
         return time.perf_counter() - self._started
 
-    def run(self, stop: threading.Event | None = None) -> TrainResult:
-        """Train to the end or until `stop` is set; always returns, never raises on NaN."""
-        stop = stop or threading.Event()
+    def run(self, control: RunControl | None = None) -> TrainResult:
+        """Train to the end or until `control` asks to stop; always returns, never raises on
+        NaN. The control is read at each step boundary (stop, pause, save now)."""
+        control = control or RunControl()
         c = self.config
         if self.device.type == "cpu":
             torch.set_num_threads(self.auto_threads())
@@ -686,7 +691,7 @@ class Trainer:
         message = ""
         try:
             self._write_run_files()
-            for _ in self.steps(stop):
+            for _ in self.steps(control):
                 if self._eval_due() and self.rank == 0:
                     event = self._do_eval()
                     if not math.isfinite(event.val_loss):
@@ -697,7 +702,7 @@ class Trainer:
                         self.save("last", "last", also_best=event.is_best)
                 elif c.checkpoint_interval and self.step % c.checkpoint_interval == 0:
                     self.save("last", "last")
-            if stop.is_set():
+            if control.stop_requested:
                 reason = "stopped"
                 self.save("last", "stop")
                 message = f"stopped at step {self.step} of {c.steps}"

@@ -2,7 +2,7 @@
 
 The App holds the state every screen draws from (the dataset, the run history, the latest
 snapshot of the weights), so screens can be left and rebuilt while training goes on in a
-thread worker. That worker only posts messages; stopping is a `threading.Event` that the
+thread worker. That worker only posts messages; stopping is a `RunControl` request that the
 trainer checks at every step boundary, so quitting never waits on a busy loop.
 """
 
@@ -33,6 +33,7 @@ from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
 from charlm_tui.core import events
+from charlm_tui.core.control import RunControl
 from charlm_tui.core.corpus import DEFAULT_CORPUS, CorpusError, load_corpus, newlines_default
 from charlm_tui.core.data import CorpusTooSmallError
 from charlm_tui.core.models import CharModel
@@ -156,9 +157,7 @@ class CharLMApp(App[int]):
         self.history = RunHistory()
         self.snapshot: CharModel | None = None
         self.train_config = TrainConfig.defaults_for(self.options.model)
-        self._stop = threading.Event()
-        self._paused = threading.Event()
-        self._save_requested = threading.Event()
+        self._control = RunControl()
         self._training_worker: Worker[None] | None = None
         self.training_done = threading.Event()  # set when the training thread has ended
         self.training_done.set()
@@ -258,8 +257,7 @@ class CharLMApp(App[int]):
 
     def _let_the_run_end(self) -> None:
         """Tell a running (or paused) trainer to stop at its next step boundary."""
-        self._stop.set()
-        self._paused.clear()
+        self._control.request_stop()
 
     # --- actions ----------------------------------------------------------------------
 
@@ -373,9 +371,7 @@ class CharLMApp(App[int]):
         # the run reports its start: a redraw then would take the GIL from its first steps
         self.history = RunHistory(planned_steps=config.steps)
         self.run_version += 1
-        self._stop = threading.Event()
-        self._paused.clear()
-        self._save_requested.clear()
+        self._control = RunControl()
         self.training_state = "starting"
         runs_root = self.options.runs_root
         out_dir = new_run_dir(config.model, runs_root)
@@ -386,7 +382,7 @@ class CharLMApp(App[int]):
         drawn = threading.Event()
         self.call_after_refresh(drawn.set)
         self._training_worker = self._train(
-            config, self.dataset, out_dir, self._stop, self.training_done, drawn
+            config, self.dataset, out_dir, self._control, self.training_done, drawn
         )
         return True
 
@@ -396,7 +392,7 @@ class CharLMApp(App[int]):
         config: TrainConfig,
         dataset: Dataset,
         out_dir: Path,
-        stop: threading.Event,
+        control: RunControl,
         done: threading.Event,
         drawn: threading.Event,
     ) -> None:
@@ -421,7 +417,6 @@ class CharLMApp(App[int]):
                 if now - last_post >= STEP_POST_INTERVAL_S or event.step == event.total_steps:
                     last_post = now
                     self._deliver(messages.StepCompleted(event))
-                self._serve_requests(trainer, stop)
             elif isinstance(event, (events.EvalCompleted, events.TrainingFinished)):
                 snapshot = None
                 now = time.monotonic()
@@ -451,7 +446,7 @@ class CharLMApp(App[int]):
                 corpus_name=dataset.corpus.name,
             )
             drawn.wait(UI_SETTLE_TIMEOUT_S)
-            self.result = trainer.run(stop)
+            self.result = trainer.run(control)
         except (CorpusTooSmallError, ValueError) as exc:
             self._post_failure(0, f"cannot train: {exc}")
         except Exception as exc:  # an unexpected failure still ends in words, not a trace
@@ -499,25 +494,13 @@ class CharLMApp(App[int]):
         if isinstance(screen, CharLMScreen) and screen.is_mounted:
             screen.follow_run()
 
-    def _serve_requests(self, trainer: Trainer | None, stop: threading.Event) -> None:
-        """Runs in the training thread at a step boundary: save on request, wait while paused."""
-        if trainer is None:
-            return
-        while True:
-            if self._save_requested.is_set():
-                self._save_requested.clear()
-                trainer.save("last", "last")
-            if not self._paused.is_set() or stop.is_set():
-                return
-            stop.wait(0.05)
-
     def pause_training(self) -> None:
         """Toggle pause; a paused trainer waits at a step boundary."""
         if self.training_state == "running":
-            self._paused.set()
+            self._control.pause()
             self.training_state = "paused"
         elif self.training_state == "paused":
-            self._paused.clear()
+            self._control.resume()
             self.training_state = "running"
 
     def stop_training(self) -> None:
@@ -527,7 +510,7 @@ class CharLMApp(App[int]):
 
     def request_save(self) -> None:
         if self.training_active:
-            self._save_requested.set()
+            self._control.request_save()
             self._manual_save_pending = True
             self.notify("A checkpoint will be written at the next step.")
         else:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import pytest
 import torch
 
 from charlm_tui.core import events as ev
 from charlm_tui.core.checkpoint import load_checkpoint
+from charlm_tui.core.control import RunControl
 from charlm_tui.core.train import ConfigError, TrainConfig, Trainer, lr_at
 from tests.conftest import TINY_TEXT
 
@@ -65,13 +67,13 @@ def test_same_seed_same_run_and_another_seed_another() -> None:
 
 
 def test_stop_event_ends_training_at_a_step_boundary_and_saves(tmp_path) -> None:
-    stop = threading.Event()
+    stop = RunControl()
     seen: list[object] = []
 
     def on_event(event: object) -> None:
         seen.append(event)
         if isinstance(event, ev.StepCompleted) and event.step == 25:
-            stop.set()
+            stop.request_stop()
 
     trainer = Trainer(tiny_config(), TINY_TEXT, out_dir=tmp_path, on_event=on_event)
     result = trainer.run(stop)
@@ -85,11 +87,11 @@ def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, mode
     straight = Trainer(tiny_config(model), TINY_TEXT)
     straight.run()
 
-    stop = threading.Event()
+    stop = RunControl()
 
     def stop_at_17(event: object) -> None:
         if isinstance(event, ev.StepCompleted) and event.step == 17:
-            stop.set()
+            stop.request_stop()
 
     first = Trainer(tiny_config(model), TINY_TEXT, out_dir=tmp_path, on_event=stop_at_17)
     assert first.run(stop).step == 17
@@ -232,3 +234,46 @@ def test_run_folder_holds_config_metrics_and_checkpoints(tmp_path) -> None:
     assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 6
     assert load_checkpoint(tmp_path / "best.safetensors").model_name == "bigram"
     assert load_checkpoint(tmp_path / "last.safetensors").step == 60
+
+
+def test_run_control_pauses_at_a_step_boundary_and_saves_on_request(tmp_path) -> None:
+    """Pause holds the run between two steps; save-now writes last.safetensors at that
+    step; resume goes on to the end."""
+    control = RunControl()
+    reached = threading.Event()
+
+    def on_event(event: object) -> None:
+        if isinstance(event, ev.StepCompleted) and event.step == 5:
+            control.pause()
+            control.request_save()
+            reached.set()
+
+    trainer = Trainer(tiny_config(), TINY_TEXT, out_dir=tmp_path, on_event=on_event)
+    worker = threading.Thread(target=trainer.run, args=(control,))
+    worker.start()
+    assert reached.wait(30)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "last.safetensors").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # paused: no step may pass
+    assert trainer.step == 5 and control.paused
+    assert load_checkpoint(tmp_path / "last.safetensors").step == 5
+    control.resume()
+    worker.join(60)
+    assert trainer.step == trainer.config.steps
+
+
+def test_a_stop_ends_a_paused_run_at_once(tmp_path) -> None:
+    control = RunControl()
+    control.pause()
+    trainer = Trainer(tiny_config(), TINY_TEXT, out_dir=tmp_path)
+    worker = threading.Thread(target=trainer.run, args=(control,))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while trainer.step == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert trainer.step == 1  # one step, then the boundary held it
+    control.request_stop()
+    worker.join(30)
+    assert not worker.is_alive() and trainer.step == 1

@@ -28,7 +28,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -40,6 +39,7 @@ from charlm_tui.cli import main
 from charlm_tui.core import atomic
 from charlm_tui.core import events as ev
 from charlm_tui.core.checkpoint import load_checkpoint, read_metadata
+from charlm_tui.core.control import RunControl
 from charlm_tui.core.events import EvalCompleted
 from charlm_tui.core.metrics import References
 from charlm_tui.core.train import TrainConfig, Trainer
@@ -239,9 +239,9 @@ def test_a_metrics_file_that_cannot_be_written_ends_training_in_words(tmp_path) 
     assert "(step 10)" in result.message
 
 
-def _stop_after(trainer: Trainer, steps: int) -> threading.Event:
-    stop = threading.Event()
-    trainer.on_event = lambda e: stop.set() if getattr(e, "step", 0) >= steps else None
+def _stop_after(trainer: Trainer, steps: int) -> RunControl:
+    stop = RunControl()
+    trainer.on_event = lambda e: stop.request_stop() if getattr(e, "step", 0) >= steps else None
     return stop
 
 

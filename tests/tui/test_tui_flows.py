@@ -184,7 +184,7 @@ async def test_sigterm_stops_training_and_exits(make_app, tiny_corpus) -> None:
         await start_run(pilot, 1000000)
         await until(pilot, lambda: app.history.step >= 5)
         app._on_signal(15)
-        assert app._stop.is_set()
+        assert app._control.stop_requested
     # run_test has returned: the UI is gone; the thread ends on its own, promptly, saved
     assert await asyncio.to_thread(app.training_done.wait, 10)
     assert app.result is not None and app.result.reason == "stopped"
