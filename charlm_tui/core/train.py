@@ -17,6 +17,7 @@ here prints: the CLI and the TUI subscribe to the events in ``core.events``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import json
 import math
@@ -341,21 +342,13 @@ class Trainer:
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         c = self.config
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        # One fused kernel for every parameter: on 2 CPU cores the 4x128 GPT's step took
-        # 0.65 ms fused against 3.8 ms for the per-tensor loop and 5.8 ms for foreach
-        # (which falls back to a loop on CPU), and the notebook's 1000 Adam steps 0.16 s
-        # against 0.30 s. Same algorithm; the rounding differs (weights by 4e-6 after the
-        # notebook recipe, whose printed perplexities are unchanged).
+        # one fused kernel for every parameter: several times faster than the per-tensor
+        # loop on CPU, same algorithm (docs/performance.md, "Numbers that were code comments")
         fused = True if self.device.type in ("cpu", "cuda") else None
         if c.recipe == "notebook":
+            params = [p for p in self.model.parameters() if p.requires_grad]
             return torch.optim.Adam(params, lr=c.lr, fused=fused)
-        decay = [p for p in params if p.dim() >= 2]
-        no_decay = [p for p in params if p.dim() < 2]
-        groups = [
-            {"params": decay, "weight_decay": c.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ]
+        groups = self.model.param_groups(c.weight_decay)
         return torch.optim.AdamW(groups, lr=c.lr, betas=(0.9, c.beta2), fused=fused)
 
     @property
@@ -740,11 +733,12 @@ class Trainer:
         )
 
     def snapshot(self) -> CharModel:
-        """A CPU copy of the current weights, for generation while training goes on."""
-        clone = build_model(self.config.model, self.vocab.size, **self.config.model_overrides)
-        state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
-        clone.load_state_dict(state)
-        return clone.eval()
+        """A CPU copy of the current weights, for generation while training goes on.
+
+        A deep copy, not a fresh model: building one would draw its initial weights from
+        the global RNG and shift everything the run draws after it.
+        """
+        return copy.deepcopy(self.model).to("cpu").eval()
 
 
 class NonFiniteLoss(RuntimeError):
