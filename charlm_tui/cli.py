@@ -483,8 +483,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         corpus_name=str(corpus_arg),
         vocab=None,
     )
-    if args.resume:
-        trainer.resume_from(args.resume)
+    if resume_state is not None:
+        trainer.resume_from(resume_state)  # the checkpoint read above: one read per resume
     from charlm_tui.core.control import RunControl
 
     control = RunControl()

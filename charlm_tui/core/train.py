@@ -456,9 +456,14 @@ class Trainer:
     def model_config_dict(self) -> dict[str, Any]:
         return asdict(self.model.config)
 
-    def resume_from(self, path: str | Path) -> None:
-        """Continue exactly where a checkpoint of this run left off."""
-        state = ckpt.load_checkpoint(path)
+    def resume_from(self, checkpoint: str | Path | ckpt.Checkpoint) -> None:
+        """Continue exactly where a checkpoint of this run left off (a path, or the
+        checkpoint already loaded, so that a caller who read it does not read it twice)."""
+        if isinstance(checkpoint, ckpt.Checkpoint):
+            state = checkpoint
+        else:
+            state = ckpt.load_checkpoint(checkpoint)
+        path = state.path
         ckpt.check_compatible(
             state,
             model_name=self.config.model,
