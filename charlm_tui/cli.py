@@ -545,8 +545,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     print(f"# {what}", file=sys.stderr)
     import torch
 
-    # A character is a chain of tiny kernels: a second thread only adds synchronisation,
-    # and on a busy 2-core machine it made each character several times slower.
+    # a character is a chain of tiny kernels: a second thread only adds synchronisation
     torch.set_num_threads(1)
     # The corpus was NFC-normalised; a seed typed on a terminal that sends NFD (macOS)
     # must match it, or every accented letter would read as unknown.

@@ -68,9 +68,8 @@ class RunFolderError(OSError):
 
 UNLIMITED_STEPS = 10**9  # `steps` of a run that only its time budget ends
 SHORT_BUDGET_S = 120.0  # time budgets up to this train a smaller GPT by default
-# An eval saves "last" when the previous save is at least this old; a new best and the
-# last step are always saved. The notebook recipe evaluates every few milliseconds, and a
-# save at each of its evals was 40% of a run, growing with the history each one carries.
+# an eval saves "last" at most this often (a new best and the last step always): the
+# notebook recipe evaluates every few milliseconds, and each save carries the history
 ROUTINE_SAVE_INTERVAL_S = 1.0
 _FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
@@ -120,9 +119,7 @@ class TrainConfig:
             overrides["steps"] = UNLIMITED_STEPS
         if model == "bigram":
             return replace(cls(model="bigram"), **overrides)
-        # 2000 steps of 16 x 128 characters: the 4 x 128 GPT ends at perplexity 3.80 on
-        # Sherlock's whole val split, 8 minutes end to end on a shared 2-core machine (the
-        # 3000 x 32 recipe before took 3 times as long; performance.md).
+        # the best quality per minute of the recipes tried on 2 cores (docs/performance.md)
         base = cls(
             model=model,
             recipe="modern",
@@ -139,10 +136,7 @@ class TrainConfig:
             eval_batches=8,
         )
         if model == "gpt" and 0 < overrides.get("time_budget_s", 0) <= SHORT_BUDGET_S:
-            # Under two minutes a smaller GPT wins: in 33 s on 2 cores this 2 x 64 one
-            # (about 0.1M parameters, 16 x 64 batches, nearly 2000 steps) reached a
-            # whole-val loss of 1.77 on Tiny Shakespeare, where the 4 x 128 one reached
-            # 1.94 in fewer than 600 steps (docs/performance.md).
+            # in under two minutes a smaller GPT ends lower (docs/performance.md)
             base = replace(
                 base,
                 model_overrides={"n_layer": 2, "n_embd": 64, "n_head": 4, "block_size": 64},
@@ -321,8 +315,8 @@ class Trainer:
         A step of the notebook's model is a few microseconds of arithmetic; a second
         thread only adds synchronisation, so small steps get one thread. Large ones get
         the cores other processes leave free (by the load average at the start; the step
-        loop looks again every few seconds): with another process on one of 2 cores, two
-        threads made a GPT step 6-10x slower than one.
+        loop looks again every few seconds): a thread that shares its core with another
+        process holds up the others at every barrier.
         """
         if self.config.threads:
             return self.config.threads
@@ -342,8 +336,7 @@ class Trainer:
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         c = self.config
-        # one fused kernel for every parameter: several times faster than the per-tensor
-        # loop on CPU, same algorithm (docs/performance.md, "Numbers that were code comments")
+        # one fused kernel for all parameters: same algorithm, several times faster on CPU
         fused = True if self.device.type in ("cpu", "cuda") else None
         if c.recipe == "notebook":
             params = [p for p in self.model.parameters() if p.requires_grad]
@@ -380,9 +373,7 @@ class Trainer:
             gen = torch.Generator().manual_seed(c.seed + 20_000)
         self.model.eval()
         batches = [self._batch(self.split.val, gen) for _ in range(c.eval_batches)]
-        if c.batch_size == 1:  # the notebook's single windows, all of one length: one
-            # forward over all of them gives the mean of their losses (up to rounding), and
-            # the notebook recipe's 100 evals took half the time
+        if c.batch_size == 1:  # windows of one length: one forward gives their mean loss
             batches = [(torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches]))]
         losses = []
         for x, y in batches:
@@ -635,7 +626,7 @@ class Trainer:
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise NonFiniteLoss(self.step + 1, value, lr)
-            for p in params:  # zero_grad(set_to_none=True) without its ~60 us of hooks
+            for p in params:  # zero_grad(set_to_none=True) without its profiler hooks
                 p.grad = None
             loss.backward()
             if c.grad_clip:
