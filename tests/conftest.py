@@ -1,4 +1,5 @@
-"""Shared fixtures: the shared corpora as a mirror, an isolated cache, one torch thread."""
+"""Shared fixtures: the shared corpora as a mirror, an isolated cache, one torch thread, and
+the one tiny corpus every test trains on."""
 
 from __future__ import annotations
 
@@ -15,6 +16,35 @@ SHARED_CORPORA = REPO.parent / "shared" / "corpora"
 # Tests never download: the shared corpora (beside the checkout) stand in for the network.
 if "CHARLM_CORPUS_MIRROR" not in os.environ and SHARED_CORPORA.is_dir():
     os.environ["CHARLM_CORPUS_MIRROR"] = str(SHARED_CORPORA)
+
+# The one tiny corpus of the tests: a few plain English sentences, small enough to train on
+# in a second, big enough for a 16-character window in both the train and the val part.
+TINY_TEXT = (
+    "It was a bright cold day in April, and the clocks were striking thirteen. "
+    "Holmes sat in his armchair with his eyes closed and his finger-tips together. "
+    "Do you know, Watson, that it is the small things which matter most? "
+    "The fog rolled down the street, and the lamps were lit early that evening. "
+    "We had no visitors, but a letter lay upon the table, sealed with red wax.\n"
+)
+
+
+def write_tiny_corpus(folder: Path, repeat: int = 1) -> Path:
+    """TINY_TEXT (`repeat` times over, for a model with a long window) written to
+    folder/tiny.txt in UTF-8; returns that path."""
+    path = folder / "tiny.txt"
+    path.write_text(TINY_TEXT * repeat, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """TINY_TEXT in tmp_path/tiny.txt; returns "tiny.txt", relative to the cwd (tmp_path).
+
+    A relative path keeps tmp_path's random name out of screenshots and messages.
+    """
+    write_tiny_corpus(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return "tiny.txt"
 
 
 @pytest.fixture(autouse=True)
@@ -64,10 +94,3 @@ def run_charlm(
         env=dict(os.environ if env is None else env, PYTHONIOENCODING="utf-8"),
         timeout=timeout,
     )
-
-
-TINY_TEXT = (
-    "It is a capital mistake to theorize before one has data. "
-    "Insensibly one begins to twist facts to suit theories, "
-    "instead of theories to suit facts. "
-) * 8

@@ -13,13 +13,6 @@ from charlm_tui.cli import duration, main
 from tests.conftest import TINY_TEXT, needs_corpora, run_charlm
 
 
-@pytest.fixture()
-def tiny_corpus(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.txt"
-    path.write_text(TINY_TEXT, encoding="utf-8")
-    return path
-
-
 @pytest.mark.parametrize("command", ["prep", "train", "sample", "eval", "bench", "tui"])
 def test_every_subcommand_has_help_with_examples(command: str, capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
@@ -36,7 +29,7 @@ def test_prep_shows_the_notebooks_vocabulary_and_split(capsys) -> None:
     assert "bigram" in out
 
 
-def test_train_then_sample_then_eval_a_tiny_run(tiny_corpus: Path, tmp_path: Path, capsys) -> None:
+def test_train_then_sample_then_eval_a_tiny_run(tiny_corpus: str, tmp_path: Path, capsys) -> None:
     out_dir = tmp_path / "run"
     code = main(
         [
@@ -94,7 +87,7 @@ def test_train_resume_reads_the_checkpoint_once(tiny_corpus, tmp_path, monkeypat
 
 
 def test_train_for_a_time_budget_runs_the_short_gpt_until_the_time_is_up(
-    tiny_corpus: Path, tmp_path: Path, capsys
+    tiny_corpus: str, tmp_path: Path, capsys
 ) -> None:
     out_dir = tmp_path / "run"
     args = ["train", "--model", "gpt", "--corpus", str(tiny_corpus), "--time", "1.5s"]

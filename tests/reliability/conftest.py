@@ -1,4 +1,4 @@
-"""Fixtures of the reliability tests: tiny corpora, a fresh user's folders, app builders."""
+"""Fixtures of the reliability tests: a fresh user's folders, app builders, the real sessions."""
 
 from __future__ import annotations
 
@@ -10,14 +10,8 @@ import pytest
 from textual.widgets import Input
 
 from charlm_tui.tui.app import CharLMApp, TuiOptions
-from tests.reliability.harness import TINY_TEXT, isolated_env, run_scenarios
-
-
-@pytest.fixture
-def tiny_corpus(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.txt"
-    path.write_text(TINY_TEXT, encoding="utf-8")
-    return path
+from tests.conftest import write_tiny_corpus
+from tests.reliability.harness import isolated_env, run_scenarios
 
 
 @pytest.fixture
@@ -25,7 +19,7 @@ def fresh_user(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """An empty working folder and the environment of a user whose folders are all in tmp."""
     cwd = tmp_path / "work"
     cwd.mkdir()
-    (cwd / "tiny.txt").write_text(TINY_TEXT, encoding="utf-8")
+    write_tiny_corpus(cwd)
     return cwd, isolated_env(tmp_path)
 
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tests.conftest import run_charlm
+from tests.conftest import run_charlm, write_tiny_corpus
 from tests.pilot import loaded, open_console, start_run, until  # noqa: F401 (re-exported to the tests)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,13 +31,6 @@ REPO = Path(__file__).resolve().parents[2]
 LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
 ENTER_ALTERNATE_SCREEN = b"\x1b[?1049h"
 ESCAPE = re.compile(rb"\x1b(\[[0-9;?<>=$]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])")
-
-# A few plain sentences: a vocabulary of ~25 characters, trains in a blink.
-TINY_TEXT = (
-    "It was a bright cold day in April, and the clocks were striking thirteen. "
-    "Holmes sat in his armchair with his eyes closed and his finger-tips together. "
-    "Do you know, Watson, that it is the small things which matter most?\n"
-) * 6
 
 
 def isolated_env(root: Path, **extra: str) -> dict[str, str]:
@@ -226,7 +219,7 @@ def _end(term: Terminal, ending: str) -> None:
 def _workdir(root: Path) -> Path:
     cwd = root / "work"
     cwd.mkdir(parents=True)
-    (cwd / "tiny.txt").write_text(TINY_TEXT)
+    write_tiny_corpus(cwd)
     return cwd
 
 

@@ -26,7 +26,7 @@ from safetensors.torch import save_file
 from charlm_tui.cli import main
 from charlm_tui.core import checkpoint as ck
 from charlm_tui.core.train import TrainConfig, Trainer
-from tests.reliability.harness import TINY_TEXT
+from tests.conftest import TINY_TEXT, write_tiny_corpus
 
 
 class Trap:
@@ -150,19 +150,14 @@ def test_resuming_with_another_recipe_is_refused_before_loading_the_optimizer(
 ) -> None:
     """Adam state offered to AdamW (`--recipe modern`): said in words, not a ValueError."""
     last = train_tiny(tmp_path / "run")
+    corpus = write_tiny_corpus(tmp_path)
     code = main(
-        ["train", "--resume", str(last), "--corpus", str(_tiny(tmp_path)), "--keep-newlines"]
+        ["train", "--resume", str(last), "--corpus", str(corpus), "--keep-newlines"]
         + ["--recipe", "modern"]
     )
     assert code == 2
     err = capsys.readouterr().err
     assert "optimizer state is for Adam, not AdamW" in err and "Traceback" not in err
-
-
-def _tiny(folder: Path) -> Path:
-    path = folder / "tiny.txt"
-    path.write_text(TINY_TEXT, encoding="utf-8")
-    return path
 
 
 def test_a_checkpoint_with_a_damaged_history_is_refused_and_the_trainer_is_untouched(

@@ -36,7 +36,8 @@ from charlm_tui.core.train import TrainConfig, Trainer
 from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
 from charlm_tui.tui.widgets.seed_input import SeedInput
-from tests.reliability.harness import TINY_TEXT, loaded, open_console, until
+from tests.conftest import TINY_TEXT
+from tests.reliability.harness import loaded, open_console, until
 
 # One 100 KB line (a minified file, a long log line): an Input keeps only a paste's first
 # line, so a line this long is the worst case.

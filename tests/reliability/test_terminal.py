@@ -32,6 +32,7 @@ from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
 from charlm_tui.tui.screens.training import TrainingScreen
 from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
 from charlm_tui.tui.widgets.seed_input import SeedInput
+from tests.conftest import write_tiny_corpus
 from tests.reliability.harness import loaded, open_console, plain, scenario, start_run, until
 
 SGR = re.compile(rb"\x1b\[([0-9;]*)m")
@@ -257,7 +258,7 @@ def burst(app: CharLMApp, *keys: str) -> None:
 
 
 async def test_keys_that_arrive_in_one_burst_act_as_if_typed_one_by_one(
-    make_app, tiny_corpus, monkeypatch
+    make_app, tmp_path, monkeypatch
 ) -> None:
     """Over SSH, keys typed during a stall arrive together. Each must act on the focus and
     the screen the keys before it left: m, Enter, 3 x Down, Enter picks the fourth model
@@ -268,7 +269,7 @@ async def test_keys_that_arrive_in_one_burst_act_as_if_typed_one_by_one(
     screen. SETTLE_S is raised so that a slow machine cannot turn the test into a race;
     tests/tui/test_key_queue.py checks the bound itself."""
     monkeypatch.setattr(key_queue, "SETTLE_S", 10.0)
-    app = make_app(tiny_corpus)
+    app = make_app(write_tiny_corpus(tmp_path, repeat=3))  # for the lstm's 128-char window
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("2")

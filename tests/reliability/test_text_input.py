@@ -34,7 +34,8 @@ from charlm_tui.core.data import encode_corpus, split_ids
 from charlm_tui.core.metrics import reference_losses
 from charlm_tui.core.train import TrainConfig, Trainer
 from charlm_tui.core.vocab import Vocab
-from tests.reliability.harness import TINY_TEXT, isolated_env, loaded, until
+from tests.conftest import TINY_TEXT, write_tiny_corpus
+from tests.reliability.harness import isolated_env, loaded, until
 
 NFD_TEXT = unicodedata.normalize("NFD", "Le café de la rue, naïve et très élégante. ") * 30
 # 70,000 code points from U+20000 on; NFC folds the compatibility ideographs among them,
@@ -170,13 +171,11 @@ def test_more_than_65535_distinct_characters_through_prep_and_a_few_training_ste
 
 
 def test_eval_from_another_folder_says_the_recorded_corpus_is_not_found_and_the_way_round(
-    tmp_path, monkeypatch, capsys
+    tiny_corpus, tmp_path, monkeypatch, capsys
 ) -> None:
     """A run trained on "tiny.txt" (relative), evaluated from elsewhere: the message says
     the path came from the checkpoint and names --corpus / --text."""
-    (tmp_path / "tiny.txt").write_text(TINY_TEXT)
-    monkeypatch.chdir(tmp_path)
-    assert main(["train", "--corpus", "tiny.txt", "--steps", "10", "--out", "run", "--quiet"]) == 0
+    assert main(["train", "--corpus", tiny_corpus, "--steps", "10", "--out", "run", "--quiet"]) == 0
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -235,7 +234,7 @@ def test_a_file_without_read_permission_is_named_with_the_reason(tmp_path) -> No
 
 def test_prep_piped_into_head_ends_quietly(tmp_path) -> None:
     """`charlm prep | head -1`: the reader leaves early; no BrokenPipeError traceback."""
-    (tmp_path / "tiny.txt").write_text(TINY_TEXT)
+    write_tiny_corpus(tmp_path)
     with subprocess.Popen(
         [sys.executable, "-m", "charlm_tui", "prep", "--corpus", "tiny.txt"],
         cwd=tmp_path,

@@ -44,10 +44,10 @@ from charlm_tui.core.events import EvalCompleted
 from charlm_tui.core.metrics import References
 from charlm_tui.core.train import TrainConfig, Trainer
 from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
+from tests.conftest import TINY_TEXT
 from tests.reliability.harness import (
     ENTER_ALTERNATE_SCREEN,
     LEAVE_ALTERNATE_SCREEN,
-    TINY_TEXT,
     isolated_env,
     loaded,
     scenario,
@@ -247,7 +247,7 @@ def _stop_after(trainer: Trainer, steps: int) -> RunControl:
 
 def test_a_run_folder_that_cannot_be_made_is_one_line(tiny_corpus, capsys) -> None:
     """--out under a file (ENOTDIR): one line naming the folder; no traceback."""
-    out = tiny_corpus / "run"
+    out = Path(tiny_corpus) / "run"  # under a file
     assert main(["train", "--corpus", str(tiny_corpus), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "training could not start" in err and str(out) in err and "Traceback" not in err

@@ -1,4 +1,4 @@
-"""Provides the TUI tests' fixtures: no cursor blink, a tiny corpus, app builders, a scripted run."""
+"""Provides the TUI tests' fixtures: no cursor blink, app builders, a scripted run."""
 
 from __future__ import annotations
 
@@ -12,32 +12,13 @@ from charlm_tui.core import events
 from charlm_tui.tui import messages
 from charlm_tui.tui.app import CharLMApp, TuiOptions
 
-# A few plain English sentences: small enough to train on in a second, big enough for a
-# 16-character window in both the train and the val part.
-TINY_TEXT = (
-    "It was a bright cold day in April, and the clocks were striking thirteen. "
-    "Holmes sat in his armchair with his eyes closed and his finger-tips together. "
-    "Do you know, Watson, that it is the small things which matter most? "
-    "The fog rolled down the street, and the lamps were lit early that evening. "
-    "We had no visitors, but a letter lay upon the table, sealed with red wax.\n"
-)
+# The tiny corpus (TINY_TEXT, the `tiny_corpus` fixture) is the whole suite's: tests/conftest.py
 
 
 @pytest.fixture(autouse=True)
 def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     """A steady cursor, so that two screenshots of the same screen are the same."""
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
-
-
-@pytest.fixture
-def tiny_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """TINY_TEXT written to tmp_path/tiny.txt; returns the relative path (the cwd is tmp_path).
-
-    A relative path keeps tmp_path's random name out of the screenshots.
-    """
-    (tmp_path / "tiny.txt").write_text(TINY_TEXT, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    return "tiny.txt"
 
 
 @pytest.fixture
