@@ -105,6 +105,18 @@ def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, mode
     assert [e.val_loss for e in straight.history] == [e.val_loss for e in second.history]
 
 
+def test_modern_recipe_decays_the_models_matrices_only() -> None:
+    """AdamW's groups are the model's own `param_groups`: matrices decay, vectors do not."""
+    trainer = Trainer(tiny_config("gpt", weight_decay=0.1), TINY_TEXT)
+    want = trainer.model.param_groups(0.1)
+    got = trainer.optimizer.param_groups
+    assert [g["weight_decay"] for g in got] == [0.1, 0.0]
+    assert [[id(p) for p in g["params"]] for g in got] == [
+        [id(p) for p in g["params"]] for g in want
+    ]
+    assert all(p.dim() >= 2 for p in got[0]["params"]) and got[1]["params"]
+
+
 @pytest.mark.parametrize("model", ["bigram", "gpt"])
 def test_snapshot_copies_the_weights_without_drawing_from_the_global_rng(model) -> None:
     trainer = Trainer(tiny_config(model, steps=5), TINY_TEXT)
