@@ -444,6 +444,7 @@ def _init_distributed() -> str | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from charlm_tui.core.corpus import corpus_reference, recorded_corpus
     from charlm_tui.core.runs import new_run_dir
     from charlm_tui.core.train import TrainConfig, Trainer
 
@@ -460,7 +461,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = TrainConfig.from_dict(saved)
         for k, v in overrides.items():
             setattr(config, k, v)
-        corpus_arg = args.corpus or resume_state.metrics.get("corpus")
+        corpus_arg = args.corpus or recorded_corpus(resume_state.metrics.get("corpus"))
         newlines = bool(saved.get("newlines_to_spaces", False))
         out_dir = Path(args.out) if args.out else Path(args.resume).parent
     else:
@@ -480,7 +481,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         corpus.text,
         out_dir=out_dir,
         on_event=reporter,
-        corpus_name=str(corpus_arg),
+        corpus_name=corpus_reference(corpus_arg),  # "sherlock" when no --corpus was given
         vocab=None,
     )
     if args.resume:
@@ -578,7 +579,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from charlm_tui.core.corpus import CorpusError, read_text_file
+    from charlm_tui.core.corpus import CorpusError, read_text_file, recorded_corpus
     from charlm_tui.core.data import encode_corpus, split_ids
     from charlm_tui.core.metrics import bits_per_char, perplexity
     from charlm_tui.core.runs import load_model
@@ -601,7 +602,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         where = args.text
     else:
         ns = argparse.Namespace(
-            corpus=args.corpus or loaded.checkpoint.metrics.get("corpus") or "sherlock",
+            corpus=args.corpus or recorded_corpus(loaded.checkpoint.metrics.get("corpus")),
             newlines_to_spaces=None,
             offline=args.offline,
             encoding=args.encoding,
