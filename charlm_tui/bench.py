@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -88,17 +87,6 @@ def median_ms(times: list[float]) -> float:
 # ---- the machine ----------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def load_average() -> str:
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -107,7 +95,7 @@ def load_average() -> str:
 
 
 def machine_lines(device: torch.device) -> list[str]:
-    from charlm_tui.core.precision import describe
+    from charlm_tui.core.precision import cpu_model, describe
 
     lines = [
         f"cpu        {cpu_model()}, {os.cpu_count()} cores, "
