@@ -689,8 +689,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from charlm_tui.bench import run_bench
+    from charlm_tui.tui.bench_app import in_app_line  # the app's line runs the app
 
-    return run_bench(quick=args.quick, corpus=args.corpus, device=args.device)
+    return run_bench(args.quick, args.corpus, args.device, in_app=in_app_line)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
