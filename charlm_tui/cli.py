@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import math
 import os
+import shlex
 import signal
 import sys
 import time
@@ -52,6 +53,12 @@ EXAMPLES = {
   charlm bench --quick      # under a minute
   charlm bench              # the full table
   charlm bench --quick --device cuda
+""",
+    "serve": """examples:
+  charlm serve                               # then open http://localhost:8000
+  charlm serve --port 8080 --corpus shakespeare
+  charlm serve --host 0.0.0.0 --public-url http://192.168.1.20:8000   # a room's projector
+Each browser tab gets an app of its own; closing the tab saves its run.
 """,
     "tui": """examples:
   charlm tui
@@ -240,8 +247,23 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", help="auto (default), cpu, cuda, mps")
 
     serve = add("serve", "serve the app in a browser (needs textual-serve)")
-    serve.add_argument("--host", default="localhost")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--host",
+        default="localhost",
+        help="address to listen on (default localhost; 0.0.0.0 for every interface)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers reach the server by, when it is not http://HOST:PORT "
+        "(behind a proxy, or when listening on 0.0.0.0)",
+    )
+    serve.add_argument(
+        "--corpus",
+        metavar="NAME_OR_PATH",
+        help="the corpus each browser's app opens on (default: sherlock)",
+    )
     return parser
 
 
@@ -701,8 +723,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError(
             "serving in a browser needs textual-serve: pip install 'charlm-tui[serve]'"
         ) from None
-    Server(f"{sys.executable} -m charlm_tui tui", host=args.host, port=args.port).serve()
+    Server(
+        serve_command(args.corpus),
+        host=args.host,
+        port=args.port,
+        title="charlm-tui",
+        public_url=args.public_url,
+    ).serve()
     return 0
+
+
+def serve_command(corpus: str | None = None) -> str:
+    """The shell line textual-serve runs for each browser: this Python's `charlm tui`."""
+    # quoted: a venv path with a space (or a corpus file's name) must survive the shell
+    command = [sys.executable, "-m", "charlm_tui", "tui"]
+    if corpus:
+        command += ["--corpus", corpus]
+    return " ".join(shlex.quote(part) for part in command)
 
 
 COMMANDS = {
