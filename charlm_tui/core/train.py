@@ -707,14 +707,16 @@ class Trainer:
             message = f"training {where} at step {self.step}: {exc}{self._last_good_checkpoint()}"
         final: float | None = None
         if reason == "completed":
+            note = ""
             if c.final_eval and self.rank == 0:
-                final = self.evaluate_split(self.split.val)
+                final, note = self._final_eval()
             message = f"finished {self.step} steps"
             if final is not None:
                 message += (
                     f"; whole val split: loss {final:.4f}, perplexity {perplexity(final):.3f}, "
                     f"{bits_per_char(final):.3f} bits/char"
                 )
+            message += note
         self.on_event(
             TrainingFinished(step=self.step, reason=reason, message=message, final_val_loss=final)
         )
@@ -727,6 +729,30 @@ class Trainer:
             history=self.history,
             run_dir=self.out_dir,
         )
+
+    def _final_eval(self) -> tuple[float, str]:
+        """The whole val split's loss at the end, also logged as the last line of
+        metrics.jsonl ("final": true); and a note for the message if that line failed."""
+        loss = self.evaluate_split(self.split.val)
+        line = {
+            "final": True,
+            "step": self.step,
+            "split": "val",
+            "characters": len(self.split.val),
+            "val_loss": loss,
+            "perplexity": perplexity(loss),
+            "bits_per_char": bits_per_char(loss),
+            "elapsed_s": self.elapsed_s,
+        }
+        if self.out_dir is None:
+            return loss, ""
+        target = self.out_dir / "metrics.jsonl"
+        try:
+            with self._writing(target), open(target, "a", encoding="utf-8") as f:
+                f.write(json.dumps(line) + "\n")
+        except RunFolderError as exc:  # the checkpoints are saved: say it, do not fail
+            return loss, f" (but the final line of metrics.jsonl was not written: {exc})"
+        return loss, ""
 
     def snapshot(self) -> CharModel:
         """A CPU copy of the current weights, for generation while training goes on.

@@ -572,6 +572,9 @@ def _warm_up_torch() -> None:
 
 
 def _why_not_interactive(stdout: TextIO) -> str | None:
+    # textual-serve and textual-web run the app over pipes: their driver is the terminal
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return None
     if os.environ.get("TERM", "") == "dumb":
         return "TERM=dumb"
     try:

@@ -258,7 +258,7 @@ def test_a_copy_that_cannot_be_written_is_a_checkpoint_error(tmp_path) -> None:
 def test_run_folder_holds_config_metrics_and_checkpoints(tmp_path) -> None:
     Trainer(tiny_config(), TINY_TEXT, out_dir=tmp_path).run()
     assert (tmp_path / "config.json").is_file()
-    assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 6
+    assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 6 + 1  # and "final"
     assert load_checkpoint(tmp_path / "best.safetensors").model_name == "bigram"
     assert load_checkpoint(tmp_path / "last.safetensors").step == 60
 
