@@ -30,3 +30,38 @@ def test_charlm_tui_help_names_charlm_tui(monkeypatch, capsys) -> None:
         tui_main()
     assert exit_.value.code == 0
     assert capsys.readouterr().out.startswith("usage: charlm-tui [-h]")
+
+
+def imported_top_level_modules() -> set[str]:
+    """Every top-level module that charlm_tui's own files import, anywhere in them."""
+    import ast
+
+    found: set[str] = set()
+    for path in (REPO / "charlm_tui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_every_third_party_import_is_a_declared_dependency() -> None:
+    """rich was imported but not declared; textual-serve is the `serve` extra's."""
+    import importlib.metadata
+    import re
+    import sys
+
+    meta = project()["project"]
+    declared = {
+        re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower()
+        for requirement in meta["dependencies"]
+        + [r for extra in meta["optional-dependencies"].values() for r in extra]
+    }
+    distributions = importlib.metadata.packages_distributions()
+    third_party = imported_top_level_modules() - set(sys.stdlib_module_names) - {"charlm_tui"}
+    assert "rich" in third_party
+    for module in sorted(third_party):
+        names = {d.lower() for d in distributions.get(module, [module])}
+        assert names & declared, f"{module} is imported but {sorted(names)} is not declared"
+
