@@ -64,4 +64,3 @@ def test_every_third_party_import_is_a_declared_dependency() -> None:
     for module in sorted(third_party):
         names = {d.lower() for d in distributions.get(module, [module])}
         assert names & declared, f"{module} is imported but {sorted(names)} is not declared"
-
