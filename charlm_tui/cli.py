@@ -153,7 +153,8 @@ def duration(text: str) -> float:
     return seconds
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(tui_alone: bool = False) -> argparse.ArgumentParser:
+    """The `charlm` parser; with `tui_alone`, its tui command's usage reads `charlm-tui`."""
     parser = argparse.ArgumentParser(
         prog="charlm",
         description="A terminal studio for character-level language models. "
@@ -166,16 +167,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"charlm-tui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+    def add(name: str, help_text: str, **extra: Any) -> argparse.ArgumentParser:
         return sub.add_parser(
             name,
             help=help_text,
             description=help_text,
             epilog=EXAMPLES.get(name),
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            **extra,
         )
 
-    tui = add("tui", "open the terminal app (the default)")
+    tui = add(
+        "tui",
+        "open the terminal app (the default)",
+        **({"prog": "charlm-tui"} if tui_alone else {}),
+    )
     add_corpus_args(tui)
     tui.add_argument("--threads", type=int, default=None, help="torch threads (default: cores-1)")
 
@@ -564,11 +570,24 @@ def _train_in_run_folder(
             if result is None and made_here and out_dir is not None:
                 discard_if_empty(out_dir)  # the folder made for a run that never started
     assert result is not None  # trainer.run returns; everything before it raised
+    if rank == 0 and out_dir is not None and result.reason in ("completed", "stopped"):
+        _say_best(out_dir / "best.safetensors")
     if result.reason == "non_finite":
         return 3
     if result.reason == "error":  # a write failed; the message said what survived
         return 2
     return 0
+
+
+def _say_best(best: Path) -> None:
+    """The path of the checkpoint to sample from or evaluate, with its step."""
+    from charlm_tui.core.checkpoint import CheckpointError, read_metadata
+
+    try:
+        step = read_metadata(best)["step"]
+    except CheckpointError:
+        return  # no best (a run stopped before its first eval), or one that cannot be read
+    say(f"best checkpoint (step {step}): {best}")
 
 
 # --- sample ---------------------------------------------------------------------------------
@@ -753,8 +772,8 @@ COMMANDS = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, *, tui_alone: bool = False) -> int:
+    parser = build_parser(tui_alone)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["tui", *argv]
@@ -777,4 +796,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def tui_main() -> int:
-    return main(["tui", *sys.argv[1:]])
+    return main(["tui", *sys.argv[1:]], tui_alone=True)

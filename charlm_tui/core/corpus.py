@@ -18,7 +18,7 @@ import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
@@ -37,6 +37,14 @@ class CorpusError(Exception):
     def __init__(self, message: str, path: str | Path | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class CorpusUnavailable(CorpusError):
+    """A catalog corpus is neither cached nor in the mirror, and could not be downloaded."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems  # what was tried and how it failed, in words
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,7 @@ class Corpus:
     text: str
     source: str
     newlines_to_spaces: bool = False
+    fallback_reason: str | None = None  # why this corpus was opened in place of the default
 
     def __len__(self) -> int:
         return len(self.text)
@@ -303,12 +312,13 @@ def fetch_entry_bytes(
                 _verify(entry, data, entry.url)
                 stored = _store_in_cache(entry, data)
                 return data, str(stored) if stored.name else entry.url
-    raise CorpusError(
+    raise CorpusUnavailable(
         f"corpus {entry.name!r} is not at hand: "
         + "; ".join(problems)
         + f". What to do: put {entry.filename} in a folder and set {MIRROR_ENV} to it, "
         f"open a text file of your own (--corpus PATH), or use --corpus {FALLBACK_CORPUS}, "
-        "which is always available offline."
+        "which is always available offline.",
+        problems,
     )
 
 
@@ -376,6 +386,46 @@ def load_corpus(
         text = text.replace("\n", " ")
     name = key if key in CATALOG else Path(key).name
     return Corpus(name=name, text=text, source=source, newlines_to_spaces=newlines_to_spaces)
+
+
+def load_corpus_or_fallback(
+    name_or_path: str | Path = DEFAULT_CORPUS,
+    *,
+    fallback: bool = True,
+    newlines_to_spaces: bool = False,
+    encoding: str = "utf-8",
+    errors: str = "strict",
+    download: bool = True,
+    progress: ProgressCallback | None = None,
+) -> Corpus:
+    """`load_corpus`, except that the default corpus, when it cannot be had (no cache, no
+    mirror, no network) and `fallback` is on, gives python-docs with newlines kept; its
+    `fallback_reason` says why, and how to get the default, in the user's words.
+
+    For a first start offline: the app opens on a corpus instead of an error.
+    """
+    try:
+        return load_corpus(
+            name_or_path,
+            newlines_to_spaces=newlines_to_spaces,
+            encoding=encoding,
+            errors=errors,
+            download=download,
+            progress=progress,
+        )
+    except CorpusUnavailable as exc:
+        if not fallback or str(name_or_path) != DEFAULT_CORPUS:
+            raise
+        problems = exc.problems
+    corpus = load_corpus(FALLBACK_CORPUS, newlines_to_spaces=newlines_default(FALLBACK_CORPUS))
+    entry = CATALOG[DEFAULT_CORPUS]
+    reason = (
+        f"Opened {FALLBACK_CORPUS} (Python's own documentation, always here) because "
+        f"{DEFAULT_CORPUS} is not on this machine: {'; '.join(problems)}. "
+        f"To get {DEFAULT_CORPUS}: when online, pick it from the corpus list (c); or put "
+        f"{entry.filename} in a folder and start with {MIRROR_ENV} set to that folder."
+    )
+    return replace(corpus, fallback_reason=reason)
 
 
 def cached_path(name: str) -> Path | None:

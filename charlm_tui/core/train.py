@@ -732,9 +732,13 @@ class Trainer:
 
     def _final_eval(self) -> tuple[float, str]:
         """The whole val split's loss at the end, also logged as the last line of
-        metrics.jsonl ("final": true); and a note for the message if that line failed."""
+        metrics.jsonl ("final": true); and a note for the message if something failed.
+
+        "best" was picked on a few val batches; here, on the whole split, the last weights
+        replace it when they are at least as good, so best is never worse than last.
+        """
         loss = self.evaluate_split(self.split.val)
-        line = {
+        line: dict[str, Any] = {
             "final": True,
             "step": self.step,
             "split": "val",
@@ -746,6 +750,10 @@ class Trainer:
         }
         if self.out_dir is None:
             return loss, ""
+        try:
+            line["best_step"], line["best_val_loss"] = self._keep_the_better_best(loss)
+        except ckpt.CheckpointError as exc:  # best stays as it was; last is saved
+            return loss, f" (but best could not be compared with last: {exc})"
         target = self.out_dir / "metrics.jsonl"
         try:
             with self._writing(target), open(target, "a", encoding="utf-8") as f:
@@ -753,6 +761,29 @@ class Trainer:
         except RunFolderError as exc:  # the checkpoints are saved: say it, do not fail
             return loss, f" (but the final line of metrics.jsonl was not written: {exc})"
         return loss, ""
+
+    def _keep_the_better_best(self, last_loss: float) -> tuple[int, float]:
+        """Make best.safetensors the better of best and last on the whole val split;
+        returns its step and whole-val loss. `last_loss` is the current weights' loss."""
+        from charlm_tui.core.runs import load_model
+
+        best, last = self.checkpoint_path("best"), self.checkpoint_path("last")
+        assert best is not None and last is not None
+        if not last.is_file() or int(ckpt.read_metadata(last)["step"]) != self.step:
+            return self.step, last_loss  # last is not these weights (no step ran)
+        if best.is_file():
+            best_step = int(ckpt.read_metadata(best)["step"])
+            if best_step == self.step:
+                return self.step, last_loss
+            loaded = load_model(best, device=self.device)
+            best_loss = evaluate_loss(
+                loaded.model, self.split.val, self.block_size, 64, self.device
+            )
+            if best_loss < last_loss:
+                return best_step, best_loss
+        ckpt.copy_checkpoint(last, best)
+        self.on_event(CheckpointSaved(step=self.step, path=best, reason="best"))
+        return self.step, last_loss
 
     def snapshot(self) -> CharModel:
         """A CPU copy of the current weights, for generation while training goes on.

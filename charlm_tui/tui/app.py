@@ -34,7 +34,12 @@ from textual.worker import Worker, WorkerState
 
 from charlm_tui.core import events
 from charlm_tui.core.control import RunControl
-from charlm_tui.core.corpus import DEFAULT_CORPUS, CorpusError, load_corpus, newlines_default
+from charlm_tui.core.corpus import (
+    DEFAULT_CORPUS,
+    CorpusError,
+    load_corpus_or_fallback,
+    newlines_default,
+)
 from charlm_tui.core.data import CorpusTooSmallError
 from charlm_tui.core.models import CharModel
 from charlm_tui.core.runs import new_run_dir
@@ -303,8 +308,9 @@ class CharLMApp(App[int]):
         def progress(done: int, total: int | None) -> None:
             self.post_message(messages.CorpusLoadProgressed(done, total))
 
-        loaded = load_corpus(
+        loaded = load_corpus_or_fallback(
             corpus,
+            fallback=self.dataset is None,  # only the first load opens python-docs instead
             newlines_to_spaces=newlines_to_spaces,
             encoding=self.options.encoding,
             errors=self.options.encoding_errors,

@@ -208,7 +208,9 @@ def test_a_time_budget_is_refused_under_torchrun(monkeypatch) -> None:
 
 def test_best_holds_the_weights_of_the_best_eval_copied_from_last(tmp_path) -> None:
     seen: list[object] = []
-    trainer = Trainer(tiny_config(steps=200), TINY_TEXT, out_dir=tmp_path, on_event=seen.append)
+    # without the final whole-val eval, which may make last the best (test_best_checkpoint)
+    config = tiny_config(steps=200, final_eval=False)
+    trainer = Trainer(config, TINY_TEXT, out_dir=tmp_path, on_event=seen.append)
     trainer.run()
     best_step = [e.step for e in trainer.history if e.is_best][-1]
     best = load_checkpoint(tmp_path / "best.safetensors")
@@ -232,7 +234,8 @@ def test_evals_save_a_new_best_and_the_last_step_always_and_others_at_most_so_of
 
     monkeypatch.setattr(train, "ROUTINE_SAVE_INTERVAL_S", interval)
     seen: list[object] = []
-    trainer = Trainer(tiny_config(steps=200), TINY_TEXT, out_dir=tmp_path, on_event=seen.append)
+    config = tiny_config(steps=200, final_eval=False)  # which may make last the best
+    trainer = Trainer(config, TINY_TEXT, out_dir=tmp_path, on_event=seen.append)
     trainer.run()
     saved = [e.step for e in seen if isinstance(e, ev.CheckpointSaved) and e.reason == "last"]
     bests = [e.step for e in trainer.history if e.is_best]

@@ -198,6 +198,16 @@ class DatasetScreen(CharLMScreen):
         elif self.charlm.dataset is not None:
             self._show_dataset(self.charlm.dataset)
 
+    def _show_fallback(self, dataset: Dataset) -> None:
+        """The app opened another corpus than it was asked for: the picker and the newline
+        box show that one, and choosing it again is no new request."""
+        corpus = dataset.corpus
+        with self.prevent(Select.Changed, Checkbox.Changed):
+            self.query_one("#corpus-select", Select).value = corpus.name
+            self.query_one("#newlines", Checkbox).value = corpus.newlines_to_spaces
+        self._source = corpus.name
+        self._requested = (corpus.name, corpus.newlines_to_spaces)
+
     # --- what the dataset holds -------------------------------------------------------
 
     def _show_dataset(self, dataset: Dataset | None) -> None:
@@ -206,7 +216,10 @@ class DatasetScreen(CharLMScreen):
         corpus, vocab, split = dataset.corpus, dataset.vocab, dataset.split
         n_train, n_val = split.sizes
         if self.charlm.load_error is None:
-            self.query_one("#dataset-message", Static).update(f"Loaded {escape(corpus.name)}.")
+            loaded = corpus.fallback_reason or f"Loaded {corpus.name}."
+            self.query_one("#dataset-message", Static).update(escape(loaded))
+        if corpus.fallback_reason is not None:
+            self._show_fallback(dataset)
         refs = dataset.references
         title = CATALOG[corpus.name].title if corpus.name in CATALOG else Path(corpus.source).name
         summary = Text()
