@@ -64,7 +64,7 @@ async def test_browser_trains_and_generates(tmp_path) -> None:
             await page.send("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINALS)
             await page.send("Page.navigate", url=served.url + "/")
 
-            async def shows(text: str, timeout: float = 30) -> str:
+            async def shows(text: str, timeout: float = 60) -> str:
                 """The screen once `text` is on it; fails with the screen and the server's log."""
                 found = await page.poll(f"{SCREEN}.includes({text!r})", timeout)
                 screen = await page.evaluate(SCREEN)
@@ -76,7 +76,7 @@ async def test_browser_trains_and_generates(tmp_path) -> None:
                     )
                 return str(screen)
 
-            await shows("vocabulary of 83", timeout=60)  # the app starts with Sherlock loaded
+            await shows("vocabulary of 83", timeout=120)  # the app starts with Sherlock loaded
             await page.evaluate("window.__terminals[0].focus()")
             await page.press("2")
             await shows("press s to train")
