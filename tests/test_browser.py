@@ -8,6 +8,7 @@ the screen from that terminal's buffer: exactly what the browser shows.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -66,7 +67,12 @@ async def test_browser_trains_and_generates(tmp_path) -> None:
 
             async def shows(text: str, timeout: float = 60) -> str:
                 """The screen once `text` is on it; fails with the screen and the server's log."""
-                found = await page.poll(f"{SCREEN}.includes({text!r})", timeout)
+                deadline = time.monotonic() + timeout
+                found = False
+                while not found and time.monotonic() < deadline:
+                    if "Application failed to start" in served.log():
+                        break  # textual-serve gave up on the app: nothing will come
+                    found = await page.poll(f"{SCREEN}.includes({text!r})", timeout=1)
                 screen = await page.evaluate(SCREEN)
                 if not found:
                     terminals = await page.evaluate("(window.__terminals || []).length")
