@@ -54,7 +54,7 @@ def wait_for_page(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bo
 
 
 @contextlib.contextmanager
-def served_app(*args: str, cwd: Path | None = None, timeout: float = 30) -> Iterator[Served]:
+def served_app(*args: str, cwd: Path | None = None, timeout: float = 60) -> Iterator[Served]:
     """Run `python -m charlm_tui serve --host 127.0.0.1 --port P ARGS` until the block ends."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="charlm-serve-") as tmp:

@@ -8,6 +8,7 @@ the screen from that terminal's buffer: exactly what the browser shows.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -64,9 +65,14 @@ async def test_browser_trains_and_generates(tmp_path) -> None:
             await page.send("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINALS)
             await page.send("Page.navigate", url=served.url + "/")
 
-            async def shows(text: str, timeout: float = 30) -> str:
+            async def shows(text: str, timeout: float = 60) -> str:
                 """The screen once `text` is on it; fails with the screen and the server's log."""
-                found = await page.poll(f"{SCREEN}.includes({text!r})", timeout)
+                deadline = time.monotonic() + timeout
+                found = False
+                while not found and time.monotonic() < deadline:
+                    if "Application failed to start" in served.log():
+                        break  # textual-serve gave up on the app: nothing will come
+                    found = await page.poll(f"{SCREEN}.includes({text!r})", timeout=1)
                 screen = await page.evaluate(SCREEN)
                 if not found:
                     terminals = await page.evaluate("(window.__terminals || []).length")
@@ -76,7 +82,7 @@ async def test_browser_trains_and_generates(tmp_path) -> None:
                     )
                 return str(screen)
 
-            await shows("vocabulary of 83", timeout=60)  # the app starts with Sherlock loaded
+            await shows("vocabulary of 83", timeout=120)  # the app starts with Sherlock loaded
             await page.evaluate("window.__terminals[0].focus()")
             await page.press("2")
             await shows("press s to train")

@@ -8,6 +8,7 @@ import re
 import shlex
 import sys
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -21,6 +22,7 @@ pytest.importorskip(
 from tests.served import served_app  # noqa: E402
 
 REFUSAL = "needs an interactive terminal"
+FAILED = "Application failed to start"  # textual-serve's words when the app never drew
 ESCAPES = re.compile(r"\x1b\[[0-9;?<>=$]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 
@@ -53,24 +55,29 @@ async def test_served_app_draws_itself_not_the_refusal() -> None:
     with served_app() as served:
         url = served.url + "/ws?width=100&height=30"
         async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
-            first, screen = await read_screen(ws, until="The Adventures of Sherlock", timeout=60)
+            first, screen = await read_screen(
+                ws, "The Adventures of Sherlock", 120, lambda: FAILED in served.log()
+            )
         log = served.log()
     assert first is not None, f"the app sent nothing; the server said:\n{log}"
     assert REFUSAL not in first, first
-    assert "Application failed to start" not in log, log
+    assert FAILED not in log, log
     assert "The Adventures of Sherlock" in screen, f"{screen[-2000:]}\n---server---\n{log}"
 
 
-async def read_screen(ws: aiohttp.ClientWebSocketResponse, until: str, timeout: float):
-    """The app's first output, and all its text (escapes removed) once `until` is in it."""
+async def read_screen(
+    ws: aiohttp.ClientWebSocketResponse, until: str, timeout: float, failed: Callable[[], bool]
+) -> tuple[str | None, str]:
+    """The app's first output, and all its text (escapes removed) once `until` is in it;
+    sooner when `failed()` says the app will send nothing."""
     first: str | None = None
     text = ""
     deadline = time.monotonic() + timeout
-    while until not in text and (left := deadline - time.monotonic()) > 0:
+    while until not in text and time.monotonic() < deadline and not failed():
         try:
-            message = await ws.receive(timeout=left)
+            message = await ws.receive(timeout=1)
         except asyncio.TimeoutError:
-            break
+            continue
         if message.type == aiohttp.WSMsgType.BINARY:
             chunk = message.data.decode("utf-8", errors="replace")
             first = chunk if first is None else first
