@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -167,6 +168,71 @@ def speed(nanogpt: Path, workdir: Path, steps: int, rounds: int, bf16_steps: int
         print(f"load avg {load()}")
 
 
+def nano_step(model: Any, optimizer: Any, data: np.ndarray) -> None:
+    """One iteration of nanoGPT's train.py on a CPU: its batch, forward, backward, clip,
+    AdamW step, zero_grad and loss.item()."""
+    import torch
+
+    ix = torch.randint(len(data) - 64, (12,))
+    x = torch.stack([torch.from_numpy(data[i : i + 64].astype(np.int64)) for i in ix])
+    y = torch.stack([torch.from_numpy(data[i + 1 : i + 65].astype(np.int64)) for i in ix])
+    _, loss = model(x, y)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    loss.item()
+
+
+def step_by_step(nanogpt: Path, steps: int) -> None:
+    """One process, one step of each in turn: nanoGPT's own model.py and optimizer setup
+    (`configure_optimizers`: AdamW, unfused on a CPU), its batch and step as train.py does
+    them, against `Trainer.steps`. Alternating every step, both see the same load."""
+    import torch
+
+    sys.path.insert(0, str(nanogpt))
+    from model import GPT, GPTConfig  # nanoGPT's model.py
+
+    from charlm_tui.core.control import RunControl
+    from charlm_tui.core.train import TrainConfig, Trainer
+
+    text = shakespeare_text()
+    chars = sorted(set(text))
+    stoi = {ch: i for i, ch in enumerate(chars)}
+    data = np.array([stoi[c] for c in text[: int(len(text) * 0.9)]], dtype=np.uint16)
+    print(f"step by step, in one process, {steps} steps each; load avg {load()} at start")
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        torch.manual_seed(1337)
+        model = GPT(GPTConfig(block_size=64, vocab_size=len(chars), n_layer=4, n_head=4,
+                              n_embd=128, dropout=0.0, bias=False))  # fmt: skip
+        optimizer = model.configure_optimizers(0.1, 1e-3, (0.9, 0.99), "cpu")
+
+        config = TrainConfig.defaults_for(
+            "gpt", **{**CHARLM_SETTINGS, "steps": steps + SKIP}, eval_interval=10**9,
+            eval_batches=1, sample_length=0, final_eval=False, dtype="float32",
+            threads=threads, device="cpu",
+        )  # fmt: skip
+        trainer = Trainer(config, text)
+        trainer._started, trainer._start_step = time.perf_counter(), 0  # as run() sets them
+        charlm_steps = trainer.steps(RunControl())
+        torch.set_num_threads(threads)
+        times: dict[str, list[float]] = {"nanoGPT": [], "charlm": []}
+        for i in range(steps + SKIP):
+            t0 = time.perf_counter()
+            nano_step(model, optimizer, data)
+            t1 = time.perf_counter()
+            next(charlm_steps)
+            t2 = time.perf_counter()
+            if i >= SKIP:
+                times["nanoGPT"].append((t1 - t0) * 1000)
+                times["charlm"].append((t2 - t1) * 1000)
+        nano, charlm = (statistics.median(times[k]) for k in ("nanoGPT", "charlm"))
+        print(f"  {threads} thread(s), float32: nanoGPT {nano:.2f} ms/step, charlm "
+              f"{charlm:.2f} ms/step: charlm is {nano / charlm:.2f}x nanoGPT's speed")  # fmt: skip
+    print(f"load avg {load()} at the end")
+
+
 def quality(nanogpt: Path, workdir: Path, budgets: list[str]) -> None:
     print(f"time to quality, load avg {load()} at start")
     t0 = time.perf_counter()
@@ -206,6 +272,8 @@ def main() -> None:
     parser.add_argument("--bf16-steps", type=int, default=8, help="charlm bfloat16 steps")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--step-by-step", type=int, default=0, metavar="STEPS",
+                        help="also alternate single steps in one process")  # fmt: skip
     parser.add_argument("--quality", action="store_true", help="also time to quality")
     parser.add_argument("--budgets", default="35s,60s", help="charlm --time budgets")
     args = parser.parse_args()
@@ -218,6 +286,8 @@ def main() -> None:
         prepare_nanogpt_data(shakespeare_text(), workdir, args.nanogpt)
         if not args.no_speed:
             speed(args.nanogpt, workdir, args.steps, args.rounds, args.bf16_steps)
+        if args.step_by_step:
+            step_by_step(args.nanogpt, args.step_by_step)
         if args.quality:
             quality(args.nanogpt, workdir, args.budgets.split(","))
 
