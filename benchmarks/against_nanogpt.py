@@ -17,8 +17,8 @@ nanoGPT on a CPU ignores `--dtype` for the computation: its `ctx` is `nullcontex
 when the device is the CPU (train.py), so its "bfloat16" rows run float32.
 
 Quality (--quality): nanoGPT's README run (2000 iterations, its evals of 20 batches
-every 250) with its val loss and wall time, against `charlm train --time` budgets until
-charlm's whole-val loss reaches 1.80; both run alone, one after the other.
+every 250) with its val loss, wall and CPU time, beside `charlm train --time` budgets
+(whole-val loss; run one after the other while nanoGPT runs, so both share the load).
 
 This script is not part of the wheel: it needs a nanoGPT checkout, and `charlm bench
 --quick` prints the ratios measurable without one.
@@ -36,7 +36,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -167,33 +169,125 @@ def speed(nanogpt: Path, workdir: Path, steps: int, rounds: int, bf16_steps: int
         print(f"load avg {load()}")
 
 
-def quality(nanogpt: Path, workdir: Path, budgets: list[str]) -> None:
-    print(f"time to quality, load avg {load()} at start")
+def nano_step(model: Any, optimizer: Any, data: np.ndarray) -> None:
+    """One iteration of nanoGPT's train.py on a CPU: its batch, forward, backward, clip,
+    AdamW step, zero_grad and loss.item()."""
+    import torch
+
+    ix = torch.randint(len(data) - 64, (12,))
+    x = torch.stack([torch.from_numpy(data[i : i + 64].astype(np.int64)) for i in ix])
+    y = torch.stack([torch.from_numpy(data[i + 1 : i + 65].astype(np.int64)) for i in ix])
+    _, loss = model(x, y)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    loss.item()
+
+
+def step_by_step(nanogpt: Path, steps: int) -> None:
+    """One process, one step of each in turn: nanoGPT's own model.py and optimizer setup
+    (`configure_optimizers`: AdamW, unfused on a CPU), its batch and step as train.py does
+    them, against `Trainer.steps`. Alternating every step, both see the same load."""
+    import torch
+
+    sys.path.insert(0, str(nanogpt))
+    from model import GPT, GPTConfig  # nanoGPT's model.py
+
+    from charlm_tui.core.control import RunControl
+    from charlm_tui.core.train import TrainConfig, Trainer
+
+    text = shakespeare_text()
+    chars = sorted(set(text))
+    stoi = {ch: i for i, ch in enumerate(chars)}
+    data = np.array([stoi[c] for c in text[: int(len(text) * 0.9)]], dtype=np.uint16)
+    print(f"step by step, in one process, {steps} steps each; load avg {load()} at start")
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        torch.manual_seed(1337)
+        model = GPT(GPTConfig(block_size=64, vocab_size=len(chars), n_layer=4, n_head=4,
+                              n_embd=128, dropout=0.0, bias=False))  # fmt: skip
+        optimizer = model.configure_optimizers(0.1, 1e-3, (0.9, 0.99), "cpu")
+
+        config = TrainConfig.defaults_for(
+            "gpt", **{**CHARLM_SETTINGS, "steps": steps + SKIP}, eval_interval=10**9,
+            eval_batches=1, sample_length=0, final_eval=False, dtype="float32",
+            threads=threads, device="cpu",
+        )  # fmt: skip
+        trainer = Trainer(config, text)
+        trainer._started, trainer._start_step = time.perf_counter(), 0  # as run() sets them
+        charlm_steps = trainer.steps(RunControl())
+        torch.set_num_threads(threads)
+        times: dict[str, list[float]] = {"nanoGPT": [], "charlm": []}
+        for i in range(steps + SKIP):
+            t0 = time.perf_counter()
+            nano_step(model, optimizer, data)
+            t1 = time.perf_counter()
+            next(charlm_steps)
+            t2 = time.perf_counter()
+            if i >= SKIP:
+                times["nanoGPT"].append((t1 - t0) * 1000)
+                times["charlm"].append((t2 - t1) * 1000)
+        nano, charlm = (statistics.median(times[k]) for k in ("nanoGPT", "charlm"))
+        print(f"  {threads} thread(s), float32: nanoGPT {nano:.2f} ms/step, charlm "
+              f"{charlm:.2f} ms/step: charlm is {nano / charlm:.2f}x nanoGPT's speed")  # fmt: skip
+    print(f"load avg {load()} at the end")
+
+
+def timed(args: list[str], cwd: Path | None = None, threads: int = 1) -> tuple[str, float, float]:
+    """Run a command to its end: (stdout, wall seconds, CPU seconds of user and system)."""
     t0 = time.perf_counter()
-    times, out = run_nanogpt(nanogpt, workdir, "float32", 2, 2000, ["--eval_interval=250"])
-    wall = time.perf_counter() - t0
-    evals = re.findall(r"^step (\d+): train loss ([\d.]+), val loss ([\d.]+)", out, re.M)
-    print(f"  nanoGPT 2000 iters, 2 threads: {wall:.1f} s end to end, "
+    proc = subprocess.Popen(
+        args, cwd=cwd, env=thread_env(threads), stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, args, out)
+    return out, time.perf_counter() - t0, usage.ru_utime + usage.ru_stime
+
+
+def quality(nanogpt: Path, workdir: Path, budgets: list[str], threads: int) -> None:
+    """nanoGPT's README run beside charlm's --time runs, at the same time (so both share
+    the machine's load): val losses, wall and CPU seconds. The CPU seconds move less with
+    the load than the wall time does."""
+    print(f"time to quality, {threads} thread(s) each; load avg {load()} at start")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        nano = pool.submit(
+            timed,
+            [
+                sys.executable, str(nanogpt / "train.py"),
+                str(nanogpt / "config" / "train_shakespeare_char.py"), *CPU_FLAGS,
+                "--dtype=float32", "--max_iters=2000", "--lr_decay_iters=2000",
+                "--eval_interval=250", f"--out_dir={workdir / 'out-quality'}",
+            ],
+            workdir,
+            threads,
+        )  # fmt: skip
+        for budget in budgets:
+            args = [
+                sys.executable, "-m", "charlm_tui", "train", "--model", "gpt", "--corpus",
+                "shakespeare", "--keep-newlines", "--train-fraction", "0.9", "--time", budget,
+                "--threads", str(threads), "--out", str(workdir / f"charlm-{budget}"),
+            ]  # fmt: skip
+            out, wall, cpu = timed(args, threads=threads)
+            last = out.strip().splitlines()[-1]
+            loss = re.search(r"loss ([\d.]+)", last)
+            steps = re.search(r"finished (\d+) steps", last)
+            print(f"  charlm --time {budget}: {wall:.1f} s end to end, {cpu:.1f} s CPU; "
+                  f"{steps.group(1) if steps else '?'} steps; whole-val loss "
+                  f"{loss.group(1) if loss else last}; load avg {load()}", flush=True)  # fmt: skip
+        out, wall, cpu = nano.result()
+    times = [float(m) for m in re.findall(r"^iter \d+: loss [\d.]+, time ([\d.]+)ms", out, re.M)]
+    print(f"  nanoGPT 2000 iters: {wall:.1f} s end to end, {cpu:.1f} s CPU, "
           f"median {statistics.median(times[SKIP:]):.1f} ms/iter")  # fmt: skip
-    for step, train, val in evals:
+    for step, train, val in re.findall(
+        r"^step (\d+): train loss ([\d.]+), val loss ([\d.]+)", out, re.M
+    ):
         print(f"    step {step}: train loss {train}, val loss {val} (20 batches)")
-    print(f"load avg {load()}")
-    for budget in budgets:
-        args = [
-            sys.executable, "-m", "charlm_tui", "train", "--model", "gpt", "--corpus",
-            "shakespeare", "--keep-newlines", "--train-fraction", "0.9", "--time", budget,
-            "--threads", "2", "--out", str(workdir / f"charlm-{budget}"),
-        ]  # fmt: skip
-        t0 = time.perf_counter()
-        out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-        wall = time.perf_counter() - t0
-        last = out.strip().splitlines()[-1]
-        loss = re.search(r"loss ([\d.]+)", last)
-        steps = re.search(r"finished (\d+) steps", last)
-        print(f"  charlm --time {budget}, 2 threads: {wall:.1f} s end to end; "
-              f"{steps.group(1) if steps else '?'} steps; whole-val loss "
-              f"{loss.group(1) if loss else last}")  # fmt: skip
-        print(f"load avg {load()}")
+    print(f"load avg {load()} at the end")
 
 
 def main() -> None:
@@ -206,8 +300,11 @@ def main() -> None:
     parser.add_argument("--bf16-steps", type=int, default=8, help="charlm bfloat16 steps")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--step-by-step", type=int, default=0, metavar="STEPS",
+                        help="also alternate single steps in one process")  # fmt: skip
     parser.add_argument("--quality", action="store_true", help="also time to quality")
     parser.add_argument("--budgets", default="35s,60s", help="charlm --time budgets")
+    parser.add_argument("--quality-threads", type=int, default=1)
     args = parser.parse_args()
     import torch
 
@@ -218,8 +315,10 @@ def main() -> None:
         prepare_nanogpt_data(shakespeare_text(), workdir, args.nanogpt)
         if not args.no_speed:
             speed(args.nanogpt, workdir, args.steps, args.rounds, args.bf16_steps)
+        if args.step_by_step:
+            step_by_step(args.nanogpt, args.step_by_step)
         if args.quality:
-            quality(args.nanogpt, workdir, args.budgets.split(","))
+            quality(args.nanogpt, workdir, args.budgets.split(","), args.quality_threads)
 
 
 if __name__ == "__main__":
