@@ -58,7 +58,8 @@ def scripted_run() -> Callable[..., None]:
 
 
 def post_scripted_run(app: CharLMApp, vocab_size: int, *, evals: int = 6, total: int = 100) -> None:
-    """Post a fixed training run to the app, as the trainer thread would: no clock, no torch."""
+    """Post a fixed training run to the app: the messages a TrainingRun posts, without a
+    clock or torch."""
     app.post_message(
         messages.TrainingStarted(
             events.TrainingStarted(

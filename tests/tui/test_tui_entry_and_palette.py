@@ -8,8 +8,10 @@ from pathlib import Path
 from rich.console import Console
 from textual.widgets import Input, Static
 
-from charlm_tui.tui.app import CharLMApp, TuiOptions, run_tui
+from charlm_tui.tui.app import CharLMApp
 from charlm_tui.tui.commands import CharLMCommands
+from charlm_tui.tui.entry import run_tui
+from charlm_tui.tui.options import TuiOptions
 from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.help import HelpScreen
 from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen

@@ -113,10 +113,10 @@ class DatasetScreen(CharLMScreen):
         else:
             self.query_one("#path-input", Input).value = source
         self.query_one("#newlines", Checkbox).value = newlines
-        self.watch(app, "dataset", self._show_dataset)
-        self.watch(app, "loading", self._show_loading)
-        self.watch(app, "load_error", self._show_error)
-        self.watch(app, "load_progress", self._show_progress)
+        self.watch(self.app, "dataset", self._show_dataset)
+        self.watch(self.app, "loading", self._show_loading)
+        self.watch(self.app, "load_error", self._show_error)
+        self.watch(self.app, "load_progress", self._show_progress)
         self.query_one("#corpus-select").focus()
 
     # --- loading ----------------------------------------------------------------------
