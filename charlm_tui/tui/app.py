@@ -52,6 +52,12 @@ WATCHDOG_GRACE_S = 3.0  # then the longest an orderly shutdown may take
 # event took the GIL from the training thread (docs/performance.md).
 FOLLOW_INTERVAL_S = 0.5
 
+GO_DATASET = "Go to the dataset: pick a corpus, see its vocabulary"
+GO_TRAINING = "Go to training: train a model, watch the chart"
+GO_CONSOLE = "Go to the console: type and generate text"
+HELP = "Help: keys and what the numbers mean"
+INTERRUPT = "Quit, or copy the text selected in an input"
+
 
 class CharLMApp(App[int]):
     """charlm-tui: prepare a corpus, train a character model, talk to it."""
@@ -68,14 +74,14 @@ class CharLMApp(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-normal"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (16, "-tall")]
     BINDINGS = [
-        Binding("1,d", "switch_mode('dataset')", "Dataset", id="dataset"),
-        Binding("2,t", "switch_mode('training')", "Train", id="training"),
-        Binding("3,g", "switch_mode('console')", "Console", id="console"),
-        Binding("f1", "help", "Help", priority=True, id="help"),
+        Binding("1,d", "switch_mode('dataset')", "Dataset", id="dataset", tooltip=GO_DATASET),
+        Binding("2,t", "switch_mode('training')", "Train", id="training", tooltip=GO_TRAINING),
+        Binding("3,g", "switch_mode('console')", "Console", id="console", tooltip=GO_CONSOLE),
+        Binding("f1", "help", "Help", priority=True, id="help", tooltip=HELP),
         Binding("question_mark", "help", "Help", show=False),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit (a run stops at a step and saves)"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
-        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True),
+        Binding("ctrl+c", "interrupt", show=False, priority=True, tooltip=INTERRUPT),
     ]
 
     dataset: var[Dataset | None] = var(None, init=False)

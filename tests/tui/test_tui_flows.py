@@ -7,6 +7,7 @@ the snapshot tests script it instead.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -100,8 +101,19 @@ async def test_load_train_type_generate_stop(make_app, tiny_corpus) -> None:
         assert 0 < produced < 2000
 
 
-async def test_knobs_change_mid_generation(make_app, tiny_corpus) -> None:
-    """F2 during a stream reaches the running Generator's options at once."""
+async def test_knobs_change_mid_generation(make_app, tiny_corpus, monkeypatch) -> None:
+    """F2 and F4 during a stream reach the characters drawn next, as new options that the
+    worker hands to its Generator itself: only that one thread ever touches it."""
+    from charlm_tui.tui.screens import generate
+
+    drawn: list[tuple[int, float, int]] = []  # (thread, temperature, top-k) of each char
+
+    class Recorded(generate.Generator):
+        def next_char(self) -> str:
+            drawn.append((threading.get_ident(), self.options.temperature, self.options.top_k))
+            return super().next_char()
+
+    monkeypatch.setattr(generate, "Generator", Recorded)
     app = make_app(tiny_corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
@@ -109,15 +121,15 @@ async def test_knobs_change_mid_generation(make_app, tiny_corpus) -> None:
         source = console._source
         console._source = ModelSource(SlowModel(source.model), source.vocab, "slow")
         await pilot.press("H", "enter")
-        await until(pilot, lambda: console._streaming is not None)
+        await until(pilot, lambda: len(drawn) > 0)
         # temperature 1.0 -> 0.8; top-k off -> 40 -> 20
         await keys_while_streaming(pilot, "f2", "f2", "f4", "f4")
-        streaming = console._streaming
-        assert streaming is not None
-        assert streaming.options.temperature == 0.8
-        assert streaming.options.top_k == 20
+        await until(pilot, lambda: drawn[-1][1:] == (0.8, 20), timeout=5)
         await keys_while_streaming(pilot, "escape")
         await until(pilot, lambda: not console.generating, timeout=5)
+    assert drawn[0][1:] == (1.0, 0)
+    assert len({thread for thread, _, _ in drawn}) == 1
+    assert drawn[0][0] != threading.get_ident(), "the worker draws, not the UI thread"
 
 
 async def test_unknown_characters_are_marked_and_reported(make_app, tiny_corpus) -> None:

@@ -51,11 +51,13 @@ class DatasetScreen(CharLMScreen):
         "model, the last 20% checks it."
     )
     BINDINGS = [
-        Binding("l", "load", "Load"),
-        Binding("n", "toggle_newlines", "Newlines"),
-        Binding("o,slash", "focus_path", "Open file"),
-        Binding("e", "focus_playground", "Encode", show=False),
-        Binding("c", "focus_corpus", "Corpus", show=False),
+        Binding("l", "load", "Load", tooltip="Load the corpus again"),
+        Binding("n", "toggle_newlines", "Newlines", tooltip="Newlines as spaces, or kept"),
+        Binding("o,slash", "focus_path", "Open file", tooltip="Type the path of a text file"),
+        Binding(
+            "e", "focus_playground", "Encode", show=False, tooltip="Try the encoding: text to ids"
+        ),
+        Binding("c", "focus_corpus", "Corpus", show=False, tooltip="Choose a catalog corpus"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -72,12 +72,12 @@ class TrainingScreen(CharLMScreen):
         "goes on when you leave this screen."
     )
     BINDINGS = [
-        Binding("s", "start", "Start"),
-        Binding("p", "pause", "Pause"),
-        Binding("x", "stop", "Stop"),
-        Binding("w", "save", "Save"),
-        Binding("u", "cycle_unit", "Unit"),
-        Binding("m", "focus_model", "Model", show=False),
+        Binding("s", "start", "Start", tooltip="Start training with the settings in the form"),
+        Binding("p", "pause", "Pause", tooltip="Pause or resume training"),
+        Binding("x", "stop", "Stop", tooltip="Stop training and save a checkpoint"),
+        Binding("w", "save", "Save", tooltip="Save a checkpoint at the next step"),
+        Binding("u", "cycle_unit", "Unit", tooltip="Chart unit: perplexity, loss, bits per char"),
+        Binding("m", "focus_model", "Model", show=False, tooltip="Choose the model"),
         Binding("escape", "leave_form", "Leave form", show=False),
         Binding("left_square_bracket", "browse_sample(-1)", "Older sample", show=False),
         Binding("right_square_bracket", "browse_sample(1)", "Newer sample", show=False),
