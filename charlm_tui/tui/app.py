@@ -9,10 +9,8 @@ trainer checks at every step boundary, so quitting never waits on a busy loop.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import threading
-import time
 from dataclasses import replace
 from functools import partial
 
@@ -20,7 +18,6 @@ import torch
 from textual.app import App, ScreenStackError
 from textual.binding import Binding
 from textual.events import Event, Key
-from textual.message_pump import MessagePump
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
@@ -41,13 +38,10 @@ from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.help import HelpScreen
 from charlm_tui.tui.screens.training import TrainingScreen
 from charlm_tui.tui.session import Dataset, RunHistory
+from charlm_tui.tui.terminal import end_process_after_save
 from charlm_tui.tui.training_run import TrainingRun
 
-__all__ = ["CharLMApp", "TuiOptions", "FOLLOW_INTERVAL_S"]
-
 QUIT_GRACE_S = 30.0  # longest wait for the trainer to reach a step boundary and save
-WATCHDOG_SAVE_S = 60.0  # after a signal: the longest wait for the trainer's final save
-WATCHDOG_GRACE_S = 3.0  # then the longest an orderly shutdown may take
 # The screen draws what the run changed at this tick, in one update: redrawing at each
 # event took the GIL from the training thread (docs/performance.md).
 FOLLOW_INTERVAL_S = 0.5
@@ -111,7 +105,7 @@ class CharLMApp(App[int]):
         self._manual_save_pending = False
         self._load_request = 0  # numbers the loads: only the latest one's result counts
         self._signals_installed: list[int] = []
-        self._key_queue = KeyQueue(self._route_key, self._key_pumps)
+        self._key_queue = KeyQueue.for_app(self)
 
     @property
     def result(self) -> TrainResult | None:
@@ -147,20 +141,8 @@ class CharLMApp(App[int]):
             return
         await super().on_event(event)
 
-    async def _route_key(self, key: Key) -> None:
-        try:
-            await super().on_event(key)  # Textual's routing: priority bindings, then the focus
-        except Exception as error:  # as Textual's own message loop does with a handler's error
-            self._handle_exception(error)
-
-    def _key_pumps(self) -> list[MessagePump]:
-        """Where a key's work goes on: the app and the current screen's widgets."""
-        screen = self._screen_if_any()
-        return [self] if screen is None else [self, *screen.walk_children(with_self=True)]
-
     def _screen_if_any(self) -> Screen[object] | None:
-        """The current screen; None while the app closes (its screens are gone, its
-        tick and its keys not yet)."""
+        """The current screen; None while the app closes (its screens go before its tick)."""
         try:
             return self.screen
         except ScreenStackError:
@@ -180,20 +162,9 @@ class CharLMApp(App[int]):
         # The terminal may be gone (SIGHUP): leave now. The trainer sees the stop flag at
         # its next step boundary and saves; the process ends when its thread does.
         self.exit(return_code=128 + sig)
-        if self.is_headless:  # a test's app: no terminal to lose, and no process to end
-            return
-        threading.Thread(
-            target=self._exit_watchdog, args=(128 + sig,), name="exit-watchdog", daemon=True
-        ).start()
-
-    def _exit_watchdog(self, code: int) -> None:
-        """Make sure a signalled app ends even if the terminal it would restore is gone:
-        with its pty closed, Textual's shutdown can block for ever on its output thread.
-        Give the trainer time to save, the orderly shutdown a few seconds, then end."""
-        if self.training_run is not None:
-            self.training_run.done.wait(WATCHDOG_SAVE_S)
-        time.sleep(WATCHDOG_GRACE_S)
-        os._exit(code)
+        if not self.is_headless:  # a test's app has no terminal to lose, no process to end
+            run = self.training_run
+            end_process_after_save(128 + sig, run.done if run is not None else None)
 
     def exit(self, result: int | None = None, return_code: int = 0, message=None) -> None:  # noqa: ANN001
         # Whatever the path out, the trainer must see the stop flag, or its thread (not a
@@ -244,15 +215,14 @@ class CharLMApp(App[int]):
         self.load_progress = None
         self.loading = corpus
         self._load_request += 1
-        options = self.options
         load = partial(
             load_dataset_posting,
             self.post_message,
             self._load_request,
             corpus,
             newlines_to_spaces=newlines_to_spaces,
-            encoding=options.encoding,
-            errors=options.encoding_errors,
+            encoding=self.options.encoding,
+            errors=self.options.encoding_errors,
         )
         self.run_worker(load, thread=True, exclusive=True, exit_on_error=False, group="load")
 

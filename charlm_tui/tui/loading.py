@@ -56,7 +56,7 @@ _warmed_up = False
 
 
 def warm_up_torch() -> None:
-    """Pay torch's one-time lazy imports (~2 s for the first optimizer) before Start is pressed."""
+    """Pay torch's one-time lazy imports (the first optimizer's) before Start is pressed."""
     global _warmed_up
     if not _warmed_up:
         _warmed_up = True

@@ -11,7 +11,7 @@ from charlm_tui.core.corpus import DEFAULT_CORPUS
 
 
 def default_threads() -> int:
-    """Leave one core to the UI: two busy threads on two cores slowed a step ~10x."""
+    """Leave one core to the UI: a torch thread per core made each step far slower."""
     return max(1, (os.cpu_count() or 1) - 1)
 
 

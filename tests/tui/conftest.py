@@ -10,7 +10,8 @@ from textual.widgets import Input
 
 from charlm_tui.core import events
 from charlm_tui.tui import messages
-from charlm_tui.tui.app import CharLMApp, TuiOptions
+from charlm_tui.tui.app import CharLMApp
+from charlm_tui.tui.options import TuiOptions
 
 # A few plain English sentences: small enough to train on in a second, big enough for a
 # 16-character window in both the train and the val part.
