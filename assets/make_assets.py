@@ -193,7 +193,8 @@ def charlm(pilot: Pilot[int]) -> CharLMApp:
 
 
 def new_app() -> CharLMApp:
-    from charlm_tui.tui.app import CharLMApp, TuiOptions
+    from charlm_tui.tui.app import CharLMApp
+    from charlm_tui.tui.options import TuiOptions
 
     return CharLMApp(TuiOptions(corpus="sherlock", threads=1, runs_root=Path("runs")))
 

@@ -723,7 +723,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    from charlm_tui.tui.app import run_tui
+    from charlm_tui.tui.entry import run_tui
 
     return run_tui(args)
 

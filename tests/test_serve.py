@@ -28,13 +28,13 @@ ESCAPES = re.compile(r"\x1b\[[0-9;?<>=$]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 def test_a_served_app_counts_as_interactive(monkeypatch: pytest.MonkeyPatch) -> None:
     """With TEXTUAL_DRIVER set (textual-serve sets it) a pipe is the app's terminal."""
-    from charlm_tui.tui.app import _why_not_interactive
+    from charlm_tui.tui.terminal import why_not_interactive
 
     pipe = io.StringIO()
     monkeypatch.delenv("TEXTUAL_DRIVER", raising=False)
-    assert _why_not_interactive(pipe) == "not a TTY"
+    assert why_not_interactive(pipe) == "not a TTY"
     monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")
-    assert _why_not_interactive(pipe) is None
+    assert why_not_interactive(pipe) is None
 
 
 def test_serve_command_survives_a_shell(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,1 +1,1 @@
-"""Provides the Textual face of charlm-tui (start it with `charlm_tui.tui.app.run_tui`)."""
+"""Provides the Textual face of charlm-tui (start it with `charlm_tui.tui.entry.run_tui`)."""

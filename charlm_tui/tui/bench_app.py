@@ -13,7 +13,8 @@ import torch
 
 from charlm_tui.core.corpus import Corpus
 from charlm_tui.core.train import TrainConfig, Trainer
-from charlm_tui.tui.app import CharLMApp, TuiOptions
+from charlm_tui.tui.app import CharLMApp
+from charlm_tui.tui.options import TuiOptions
 from charlm_tui.tui.session import Dataset
 
 

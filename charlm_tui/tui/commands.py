@@ -1,67 +1,44 @@
-"""Provides CharLMCommands: the app's actions in the command palette (ctrl+p)."""
+"""Provides CharLMCommands: every key of the app and of its screens in the command palette.
+
+The commands are read from the bindings (tui/keys.py): a key added to a screen shows here
+by itself. A screen's command goes to that screen first, then runs the key's action there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from charlm_tui.tui.app import CharLMApp
+from charlm_tui.core.metrics import UNITS
+from charlm_tui.tui.keys import key_rows
+from charlm_tui.tui.screens.training import TrainingScreen
 
 
 class CharLMCommands(Provider):
-    """Go to a screen, start/pause/stop/save training, change the chart's unit, get help."""
+    """The app's keys, each screen's keys, and a chart unit by name."""
 
     def _commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
-        app = cast("CharLMApp", self.app)
-        yield (
-            "Go to dataset",
-            "pick a corpus, see its vocabulary (1)",
-            partial(app.switch_mode, "dataset"),
-        )
-        yield (
-            "Go to training",
-            "train a model, watch the chart (2)",
-            partial(app.switch_mode, "training"),
-        )
-        yield "Go to console", "type and generate text (3)", partial(app.switch_mode, "console")
-        yield "Start training", "with the settings on the training screen (s)", self._start
-        yield "Pause or resume training", "at the next step boundary (p)", app.pause_training
-        yield "Stop training", "and save a checkpoint (x)", app.stop_training
-        yield "Save a checkpoint now", "at the next step (w)", app.request_save
-        for unit in ("perplexity", "loss", "bpc"):
-            yield (
-                f"Chart unit: {unit}",
-                "on the training screen (u cycles)",
-                partial(self._set_unit, unit),
-            )
-        yield "Help", "keys and what the numbers mean (F1)", app.action_help
-        yield "Quit", "stops training at a step boundary and saves (q)", app.action_quit
+        app = self.app
+        display = app.get_key_display
+        for row in key_rows(type(app).BINDINGS, display):
+            yield row.text, f"{row.keys_text}, anywhere", partial(app.run_action, row.action)
+        for mode, screen_type in app.MODES.items():
+            for row in key_rows(getattr(screen_type, "BINDINGS", []), display):
+                where = f"{row.keys_text} on the {mode} screen"
+                yield row.text, where, partial(self._run_on, mode, row.action)
+        for unit in UNITS:
+            yield f"Chart unit: {unit}", "on the training screen", partial(self._set_unit, unit)
 
-    def _start(self) -> None:
-        """Start as the training screen's s does: with the settings in its form."""
-        app = cast("CharLMApp", self.app)
-        app.switch_mode("training")
-        app.call_after_refresh(self._start_from_form)
+    async def _run_on(self, mode: str, action: str) -> None:
+        """Go to the screen of `mode`, then run `action` there, as its key would."""
+        await self.app.switch_mode(mode)
+        await self.app.run_action(action, self.app.screen)
 
-    def _start_from_form(self) -> None:
-        from charlm_tui.tui.screens.training import TrainingScreen
-
-        app = cast("CharLMApp", self.app)
-        if isinstance(app.screen, TrainingScreen):
-            app.screen.action_start()
-        else:
-            app.start_training()
-
-    def _set_unit(self, unit: str) -> None:
-        from charlm_tui.tui.screens.training import TrainingScreen
-
-        app = cast("CharLMApp", self.app)
-        app.switch_mode("training")
-        screen = app.screen
+    async def _set_unit(self, unit: str) -> None:
+        await self.app.switch_mode("training")
+        screen = self.app.screen
         if isinstance(screen, TrainingScreen):
             screen.set_unit(unit)
 

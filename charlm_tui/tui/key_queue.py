@@ -16,13 +16,14 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from textual import events
+from textual.app import App, ScreenStackError
 from textual.message_pump import MessagePump
 
-# The longest a key waits for the work of the one before it: long enough for a screen
-# built on its first visit (the console: 0.24 s here, so that `3Holmes` in one burst
-# lands in its seed line), short enough that a busy app never holds keys for long.
+# The longest a key waits for the work of the one before it: longer than building a screen
+# on its first visit (docs/performance.md), short enough that keys are never held long.
 SETTLE_S = 0.5
 
 
@@ -53,6 +54,26 @@ class KeyQueue:
         self._keys: deque[events.Key] = deque()
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def for_app(cls, app: App[Any]) -> KeyQueue:
+        """Keys handed on to Textual's own routing in `app` (priority bindings, then the
+        focus); their work followed through the app and its current screen's widgets."""
+
+        async def route(key: events.Key) -> None:
+            try:
+                await App.on_event(app, key)  # the app's own on_event queues keys here
+            except Exception as error:  # as Textual's message loop does with a handler's error
+                app._handle_exception(error)
+
+        def pumps() -> list[MessagePump]:
+            try:
+                screen = app.screen
+            except ScreenStackError:  # the app is closing: its screens are gone
+                return [app]
+            return [app, *screen.walk_children(with_self=True)]
+
+        return cls(route, pumps)
 
     def start(self) -> None:
         """Start handing keys on; call from the app's task (the context Textual set)."""

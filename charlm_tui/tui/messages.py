@@ -1,8 +1,7 @@
-"""Provides the past-tense messages the training and loading workers post to the app.
+"""Provides the past-tense messages the training run and the corpus loader post to the app.
 
-Each wraps the frozen core event it came from. The training worker hands them to the
-app through its inbox (CharLMApp._deliver), which the app empties at its tick; the start
-and the end of a run also post a TrainingProgress to wake it at once.
+Each wraps the frozen core event it came from. A TrainingRun posts them to the app from its
+thread (tui/training_run.py); the tests post the same ones.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from textual.message import Message
 
 from charlm_tui.core import events
 from charlm_tui.core.models import CharModel
+from charlm_tui.tui.session import Dataset
 
 
 @dataclass
@@ -35,7 +35,7 @@ class StepCompleted(Message):
 @dataclass
 class EvalCompleted(Message):
     """Train and validation loss were measured; `snapshot` is a CPU copy of the weights
-    (None when the previous copy is under SNAPSHOT_INTERVAL_S old)."""
+    (None when the previous copy is recent: see TrainingRun)."""
 
     event: events.EvalCompleted
     snapshot: CharModel | None = None
@@ -56,10 +56,6 @@ class TrainingFinished(Message):
     snapshot: CharModel | None = None
 
 
-class TrainingProgress(Message):
-    """Training messages are waiting in the app's inbox (see CharLMApp._deliver)."""
-
-
 @dataclass
 class CorpusLoadProgressed(Message):
     """Some bytes of a corpus download arrived; a newer report replaces it."""
@@ -69,6 +65,15 @@ class CorpusLoadProgressed(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, CorpusLoadProgressed)
+
+
+@dataclass
+class DatasetLoaded(Message):
+    """Load number `request` ended: with its `dataset`, or with `error`, in words."""
+
+    request: int
+    dataset: Dataset | None
+    error: str | None
 
 
 def wrap_event(event: events.TrainingEvent) -> Message:

@@ -32,7 +32,7 @@ class Dataset:
 
     @classmethod
     def build(cls, corpus: Corpus, train_fraction: float = 0.8) -> Dataset:
-        """Encode and split a corpus; a few tenths of a second for Sherlock, so off the UI."""
+        """Encode and split a corpus: slow on a large one, so done off the UI thread."""
         vocab = Vocab.from_text(corpus.text)
         ids = encode_corpus(corpus.text, vocab)
         split = split_ids(ids, train_fraction)

@@ -10,7 +10,8 @@ from textual.widgets import Input
 
 from charlm_tui.core import events
 from charlm_tui.tui import messages
-from charlm_tui.tui.app import CharLMApp, TuiOptions
+from charlm_tui.tui.app import CharLMApp
+from charlm_tui.tui.options import TuiOptions
 
 # The tiny corpus (TINY_TEXT, the `tiny_corpus` fixture) is the whole suite's: tests/conftest.py
 
@@ -39,7 +40,8 @@ def scripted_run() -> Callable[..., None]:
 
 
 def post_scripted_run(app: CharLMApp, vocab_size: int, *, evals: int = 6, total: int = 100) -> None:
-    """Post a fixed training run to the app, as the trainer thread would: no clock, no torch."""
+    """Post a fixed training run to the app: the messages a TrainingRun posts, without a
+    clock or torch."""
     app.post_message(
         messages.TrainingStarted(
             events.TrainingStarted(

@@ -8,8 +8,10 @@ from pathlib import Path
 from rich.console import Console
 from textual.widgets import Input, Static
 
-from charlm_tui.tui.app import CharLMApp, TuiOptions, run_tui
+from charlm_tui.tui.app import CharLMApp
 from charlm_tui.tui.commands import CharLMCommands
+from charlm_tui.tui.entry import run_tui
+from charlm_tui.tui.options import TuiOptions
 from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.help import HelpScreen
 from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
@@ -64,24 +66,33 @@ def test_options_from_the_cli_namespace() -> None:
     assert TuiOptions.from_namespace(plain).newlines_to_spaces is None
 
 
-async def test_palette_lists_the_apps_actions(make_app, tiny_corpus) -> None:
-    """The command palette finds "Start training" and running it starts training."""
+async def test_palette_lists_the_keys_of_the_app_and_of_every_screen(make_app, tiny_corpus) -> None:
+    """The command palette has a command for every key with words, read from the bindings
+    (a screen's key too, from another screen); "start train" finds Start, which trains."""
+    from charlm_tui.tui.screens.dataset import DatasetScreen
+    from charlm_tui.tui.screens.generate import GenerateScreen
+
     app = make_app(tiny_corpus)
     async with app.run_test() as pilot:
         await until(pilot, lambda: app.dataset is not None)
         provider = CharLMCommands(app.screen)
-        titles = [hit.text async for hit in provider.discover()]
-        for title in ("Go to console", "Start training", "Stop training", "Help", "Quit"):
-            assert title in titles
+        hits = [hit async for hit in provider.discover()]
+        found = {hit.display: hit.help for hit in hits}
+        for screen in (app, DatasetScreen, TrainingScreen, GenerateScreen):
+            for binding in screen.BINDINGS:
+                if binding.tooltip:
+                    assert binding.tooltip in found, binding
+        assert found["Temperature down (0 = greedy)"] == "f2 / [ on the console screen"
         hits = [hit async for hit in provider.search("start train")]
-        assert hits and hits[0].text == "Start training"
+        assert hits and str(hits[0].text).startswith("Start training")
         app.train_config.steps = 20
-        hits[0].command()
+        await hits[0].command()
         await until(pilot, lambda: app.training_state == "finished")
 
 
 async def test_help_shows_the_keys_of_the_screen_it_came_from(make_app, tiny_corpus) -> None:
-    """F1 on the training screen lists s/p/x/w/u and explains perplexity; Esc closes it."""
+    """F1 on the training screen lists its keys (read from its bindings: s/p/x/w/u...) and
+    the app's, and explains perplexity; Esc closes it."""
     app = make_app(tiny_corpus)
     async with app.run_test(size=(100, 40)) as pilot:
         await until(pilot, lambda: app.dataset is not None)
@@ -91,7 +102,9 @@ async def test_help_shows_the_keys_of_the_screen_it_came_from(make_app, tiny_cor
         for static in app.screen.query(Static):
             console.print(static.content)
         text = console.export_text()
-        for words in ("Start", "Pause", "Stop", "Save", "Unit", "perplexity", "one-hot", "e^-loss"):
+        for binding in (*TrainingScreen.BINDINGS, *app.BINDINGS):
+            assert (binding.tooltip or binding.description) in text, binding
+        for words in ("Command palette", "perplexity", "one-hot", "e^-loss"):
             assert words in text, words
         await pilot.press("escape")
         assert isinstance(app.screen, TrainingScreen)
@@ -170,6 +183,6 @@ async def test_palette_start_uses_the_settings_typed_in_the_training_form(
         app.screen.query_one("#set-steps", Input).value = "15"
         await pilot.press("1")  # leave the screen: the palette works from anywhere
         hits = [hit async for hit in CharLMCommands(app.screen).search("start train")]
-        hits[0].command()
+        await hits[0].command()
         await until(pilot, lambda: app.training_state == "finished")
         assert app.train_config.steps == 15

@@ -7,6 +7,7 @@ the snapshot tests script it instead.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -100,8 +101,19 @@ async def test_load_train_type_generate_stop(make_app, tiny_corpus) -> None:
         assert 0 < produced < 2000
 
 
-async def test_knobs_change_mid_generation(make_app, tiny_corpus) -> None:
-    """F2 during a stream reaches the running Generator's options at once."""
+async def test_knobs_change_mid_generation(make_app, tiny_corpus, monkeypatch) -> None:
+    """F2 and F4 during a stream reach the characters drawn next, as new options that the
+    worker hands to its Generator itself: only that one thread ever touches it."""
+    from charlm_tui.tui.screens import generate
+
+    drawn: list[tuple[int, float, int]] = []  # (thread, temperature, top-k) of each char
+
+    class Recorded(generate.Generator):
+        def next_char(self) -> str:
+            drawn.append((threading.get_ident(), self.options.temperature, self.options.top_k))
+            return super().next_char()
+
+    monkeypatch.setattr(generate, "Generator", Recorded)
     app = make_app(tiny_corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
@@ -109,15 +121,15 @@ async def test_knobs_change_mid_generation(make_app, tiny_corpus) -> None:
         source = console._source
         console._source = ModelSource(SlowModel(source.model), source.vocab, "slow")
         await pilot.press("H", "enter")
-        await until(pilot, lambda: console._streaming is not None)
+        await until(pilot, lambda: len(drawn) > 0)
         # temperature 1.0 -> 0.8; top-k off -> 40 -> 20
         await keys_while_streaming(pilot, "f2", "f2", "f4", "f4")
-        streaming = console._streaming
-        assert streaming is not None
-        assert streaming.options.temperature == 0.8
-        assert streaming.options.top_k == 20
+        await until(pilot, lambda: drawn[-1][1:] == (0.8, 20), timeout=5)
         await keys_while_streaming(pilot, "escape")
         await until(pilot, lambda: not console.generating, timeout=5)
+    assert drawn[0][1:] == (1.0, 0)
+    assert len({thread for thread, _, _ in drawn}) == 1
+    assert drawn[0][0] != threading.get_ident(), "the worker draws, not the UI thread"
 
 
 async def test_unknown_characters_are_marked_and_reported(make_app, tiny_corpus) -> None:
@@ -184,9 +196,9 @@ async def test_sigterm_stops_training_and_exits(make_app, tiny_corpus) -> None:
         await start_run(pilot, 1000000)
         await until(pilot, lambda: app.history.step >= 5)
         app._on_signal(15)
-        assert app._control.stop_requested
+        assert app.training_run.control.stop_requested
     # run_test has returned: the UI is gone; the thread ends on its own, promptly, saved
-    assert await asyncio.to_thread(app.training_done.wait, 10)
+    assert await asyncio.to_thread(app.training_run.done.wait, 10)
     assert app.result is not None and app.result.reason == "stopped"
     assert app.return_code == 128 + 15
 
@@ -302,41 +314,45 @@ async def test_a_download_shows_progress(make_app, tmp_path, monkeypatch) -> Non
     assert total == done == 1_115_394
 
 
-async def test_training_events_from_the_worker_arrive_in_order_with_few_wake_ups(
-    make_app, tiny_corpus
+async def test_a_runs_events_reach_the_history_in_order_and_steps_are_thinned(
+    make_app, tiny_corpus, tmp_path
 ) -> None:
-    """A burst of events (the notebook's evals and saves) wakes the UI for the start and
-    the end only, the rest waits for its tick, and the run history gets every one of them
-    in the order they happened."""
+    """A burst from the run's thread (the notebook's evals and saves, a step between each)
+    goes through TrainingRun.report, as the trainer's callback: every eval and save reaches
+    the run history in the order it happened, while the steps are thinned to a few."""
     from charlm_tui.core import events as ev
-    from charlm_tui.tui import messages
+    from charlm_tui.tui.training_run import TrainingRun
 
     app = make_app(tiny_corpus)
-    wake_ups = 0
-    handle = app.on_training_progress
-
-    def counting(message: messages.TrainingProgress) -> None:
-        nonlocal wake_ups
-        wake_ups += 1
-        handle(message)
-
-    app.on_training_progress = counting  # type: ignore[method-assign]
+    posted: list[str] = []
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
+        post = app.post_message
+
+        def counted(message):  # noqa: ANN001, ANN202
+            posted.append(type(message).__name__)
+            return post(message)
+
+        app.post_message = counted  # type: ignore[method-assign]
+        run = TrainingRun(app, app.train_config, app.dataset, tmp_path / "burst")
 
         def worker() -> None:
-            app._deliver(messages.TrainingStarted(ev.TrainingStarted(None, "bigram", 1, 2, 500)))
+            run.report(ev.TrainingStarted(None, "bigram", 1, 2, 500))
             for step in range(1, 501):
                 loss = 3.0 - step / 1000
-                evaluated = ev.EvalCompleted(step, 500, loss, loss, loss, True, step / 100)
-                app._deliver(messages.EvalCompleted(evaluated))
-            app._deliver(messages.TrainingFinished(ev.TrainingFinished(500, "completed", "")))
+                run.report(ev.StepCompleted(step, 500, loss, 1e-3, step / 100, 100.0))
+                run.report(ev.EvalCompleted(step, 500, loss, loss, loss, True, step / 100))
+                run.report(ev.CheckpointSaved(step, tmp_path / "last.safetensors", "last"))
+            run.report(ev.TrainingFinished(500, "completed", ""))
 
         await asyncio.to_thread(worker)
         await until(pilot, lambda: app.history.finished is not None)
         assert [e.step for e in app.history.evals] == list(range(1, 501))
+        assert [c.step for c in app.history.checkpoints] == list(range(1, 501))
+        assert app.history.last_step is not None and app.history.last_step.step == 500
         assert app.training_state == "finished"
-        assert wake_ups <= 2, wake_ups
+    assert posted.count("EvalCompleted") == 500
+    assert 1 <= posted.count("StepCompleted") <= 3, posted.count("StepCompleted")
 
 
 async def test_the_footer_is_rebuilt_only_when_the_keys_it_shows_change(
@@ -386,7 +402,7 @@ async def test_an_app_that_ends_without_exit_still_stops_its_paused_run(
     async with app.run_test() as pilot:
         await loaded(pilot)
         await pause_a_long_run(pilot)
-    assert await asyncio.to_thread(app.training_done.wait, 10)
+    assert await asyncio.to_thread(app.training_run.done.wait, 10)
 
 
 async def test_the_chart_takes_a_runs_axes_before_the_run_reports_its_start(

@@ -11,7 +11,7 @@ from charlm_tui.tui.widgets.mode_bar import ModeBar
 from charlm_tui.tui.widgets.steady_footer import SteadyFooter
 
 if TYPE_CHECKING:
-    from charlm_tui.tui.app import CharLMApp
+    from charlm_tui.tui.studio import Studio
 
 
 class CharLMScreen(Screen[None]):
@@ -22,8 +22,9 @@ class CharLMScreen(Screen[None]):
     """A few sentences for the help screen about this screen."""
 
     @property
-    def charlm(self) -> CharLMApp:
-        return cast("CharLMApp", self.app)
+    def charlm(self) -> Studio:
+        """The app, as far as a screen needs it."""
+        return cast("Studio", self.app)
 
     def compose_bar(self) -> ComposeResult:
         yield ModeBar(self.MODE, id="mode-bar")

@@ -51,11 +51,13 @@ class DatasetScreen(CharLMScreen):
         "model, the last 20% checks it."
     )
     BINDINGS = [
-        Binding("l", "load", "Load"),
-        Binding("n", "toggle_newlines", "Newlines"),
-        Binding("o,slash", "focus_path", "Open file"),
-        Binding("e", "focus_playground", "Encode", show=False),
-        Binding("c", "focus_corpus", "Corpus", show=False),
+        Binding("l", "load", "Load", tooltip="Load the corpus again"),
+        Binding("n", "toggle_newlines", "Newlines", tooltip="Newlines as spaces, or kept"),
+        Binding("o,slash", "focus_path", "Open file", tooltip="Type the path of a text file"),
+        Binding(
+            "e", "focus_playground", "Encode", show=False, tooltip="Try the encoding: text to ids"
+        ),
+        Binding("c", "focus_corpus", "Corpus", show=False, tooltip="Choose a catalog corpus"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -113,10 +115,10 @@ class DatasetScreen(CharLMScreen):
         else:
             self.query_one("#path-input", Input).value = source
         self.query_one("#newlines", Checkbox).value = newlines
-        self.watch(app, "dataset", self._show_dataset)
-        self.watch(app, "loading", self._show_loading)
-        self.watch(app, "load_error", self._show_error)
-        self.watch(app, "load_progress", self._show_progress)
+        self.watch(self.app, "dataset", self._show_dataset)
+        self.watch(self.app, "loading", self._show_loading)
+        self.watch(self.app, "load_error", self._show_error)
+        self.watch(self.app, "load_progress", self._show_progress)
         self.query_one("#corpus-select").focus()
 
     # --- loading ----------------------------------------------------------------------

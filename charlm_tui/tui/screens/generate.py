@@ -3,12 +3,13 @@
 Every keystroke feeds the new characters to a core.sample.Generator and redraws the bars
 of P(next character). Enter runs the next-character loop from the seed in a cancellable
 thread worker that streams characters into the transcript in ~30 ms batches; Esc stops
-it. The sampling knobs live in the Generator's options, which it reads at every step, so
-they can be turned mid-stream.
+it. A knob turned mid-stream sends the worker a new SamplingOptions, which it hands to its
+Generator between two characters: the Generator is only ever touched by one thread.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import unicodedata
@@ -48,6 +49,16 @@ TOP_KS = (1, 2, 3, 5, 10, 20, 40, 0)  # in order of how many survive: 0 (off) ke
 TOP_P_STEP = 0.05
 LENGTHS = (20, 50, 100, 200, 500, 1000, 2000)
 
+# what the keys do, in words: the help screen and the palette read them off the bindings
+ESCAPE = "Stop generating; again: leave the seed line (then 1/2/3 work)"
+T_DOWN, T_UP = "Temperature down (0 = greedy)", "Temperature up (wilder)"
+K_DOWN, K_UP = "top-k down (fewer characters)", "top-k up (off = all characters)"
+P_DOWN, P_UP = "top-p down", "top-p up (1 = off)"
+SHORTER, LONGER = "Generate shorter text", "Generate longer text"
+RESEED = "Next random seed"
+OPEN = "Open a checkpoint file"
+SOURCE = "Model: as trained / untrained / checkpoint"
+
 
 @dataclass
 class ModelSource:
@@ -84,16 +95,18 @@ class GenerateScreen(CharLMScreen):
         "dropped."
     )
     BINDINGS = [
-        Binding("escape", "escape", "Stop/leave input"),
-        Binding("f2", "knob('temperature', -1)", "Temp-", show=False, priority=True),
-        Binding("f3", "knob('temperature', 1)", "Temp+", show=False, priority=True),
-        Binding("f4", "knob('top_k', -1)", "top-k-", show=False, priority=True),
-        Binding("f5", "knob('top_k', 1)", "top-k+", show=False, priority=True),
-        Binding("f6", "knob('top_p', -1)", "top-p-", show=False, priority=True),
-        Binding("f7", "knob('top_p', 1)", "top-p+", show=False, priority=True),
-        Binding("f8", "knob('length', -1)", "Shorter", show=False, priority=True),
-        Binding("f9", "knob('length', 1)", "Longer", show=False, priority=True),
-        Binding("f10", "knob('seed', 1)", "Next seed", show=False, priority=True),
+        Binding("escape", "escape", "Stop/leave input", tooltip=ESCAPE),
+        Binding(
+            "f2", "knob('temperature', -1)", "Temp-", show=False, priority=True, tooltip=T_DOWN
+        ),
+        Binding("f3", "knob('temperature', 1)", "Temp+", show=False, priority=True, tooltip=T_UP),
+        Binding("f4", "knob('top_k', -1)", "top-k-", show=False, priority=True, tooltip=K_DOWN),
+        Binding("f5", "knob('top_k', 1)", "top-k+", show=False, priority=True, tooltip=K_UP),
+        Binding("f6", "knob('top_p', -1)", "top-p-", show=False, priority=True, tooltip=P_DOWN),
+        Binding("f7", "knob('top_p', 1)", "top-p+", show=False, priority=True, tooltip=P_UP),
+        Binding("f8", "knob('length', -1)", "Shorter", show=False, priority=True, tooltip=SHORTER),
+        Binding("f9", "knob('length', 1)", "Longer", show=False, priority=True, tooltip=LONGER),
+        Binding("f10", "knob('seed', 1)", "Next seed", show=False, priority=True, tooltip=RESEED),
         # the same knobs on plain keys, for when the seed line does not have focus
         Binding("left_square_bracket", "knob('temperature', -1)", show=False),
         Binding("right_square_bracket", "knob('temperature', 1)", show=False),
@@ -104,13 +117,13 @@ class GenerateScreen(CharLMScreen):
         Binding("comma", "knob('length', -1)", show=False),
         Binding("full_stop", "knob('length', 1)", show=False),
         Binding("r", "knob('seed', 1)", show=False),
-        Binding("ctrl+o", "open_checkpoint", "Open ckpt", priority=True),
+        Binding("ctrl+o", "open_checkpoint", "Open ckpt", priority=True, tooltip=OPEN),
         Binding("o", "open_checkpoint", show=False),
-        Binding("ctrl+n", "next_source", "Model", priority=True),
+        Binding("ctrl+n", "next_source", "Model", priority=True, tooltip=SOURCE),
         Binding("m", "next_source", show=False),
-        Binding("ctrl+l", "clear", "Clear", priority=True),
+        Binding("ctrl+l", "clear", "Clear", priority=True, tooltip="Clear the transcript"),
         Binding("l", "clear", show=False),
-        Binding("i,enter", "focus_seed", "Type", show=False),
+        Binding("i,enter", "focus_seed", "Type", show=False, tooltip="Type in the seed line"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -137,7 +150,8 @@ class GenerateScreen(CharLMScreen):
         self._source: ModelSource | None = None
         self._bars: Generator | None = None
         self._fed = ""  # what the bars' generator has read
-        self._streaming: Generator | None = None
+        # new options for the stream under way, taken by its worker between characters
+        self._option_changes: queue.SimpleQueue[SamplingOptions] = queue.SimpleQueue()
         self._stop_stream = threading.Event()
         self._turns: list[Static] = []
         self.watch(self.app, "dataset", self._model_changed, init=False)
@@ -178,7 +192,7 @@ class GenerateScreen(CharLMScreen):
         return self._untrained_source()
 
     def _snapshot_changed(self) -> None:
-        if self.source_kind == "latest" and self._streaming is None:
+        if self.source_kind == "latest" and not self.generating:
             self._model_changed()
 
     def _model_changed(self) -> None:
@@ -299,8 +313,7 @@ class GenerateScreen(CharLMScreen):
             self.options = replace(o, length=_next_in(LENGTHS, o.length, delta))
         elif name == "seed":
             self.options = replace(o, seed=(o.seed or 0) + delta)
-        if self._streaming is not None:
-            self._streaming.options = self.options  # read at the next step
+        self._option_changes.put(self.options)  # the stream under way, if any, takes it
         self._update_bar()
 
     def _update_bar(self) -> None:
@@ -328,6 +341,7 @@ class GenerateScreen(CharLMScreen):
             return
         self.action_stop()
         self._stop_stream = threading.Event()
+        self._option_changes = queue.SimpleQueue()
         turn = Static(Text.assemble(("› ", "bold"), (seed_text, "bold")), classes="turn")
         transcript = self.query_one("#transcript", VerticalScroll)
         transcript.mount(turn)
@@ -335,18 +349,24 @@ class GenerateScreen(CharLMScreen):
         while len(self._turns) > MAX_TURNS:
             self._turns.pop(0).remove()
         transcript.scroll_end(animate=False)
-        self._generate(source, seed_text, turn, self._stop_stream)
+        self._generate(
+            source, seed_text, turn, self.options, self._option_changes, self._stop_stream
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="generate")
     def _generate(
-        self, source: ModelSource, seed_text: str, turn: Static, stop: threading.Event
+        self,
+        source: ModelSource,
+        seed_text: str,
+        turn: Static,
+        options: SamplingOptions,
+        changes: queue.SimpleQueue[SamplingOptions],
+        stop: threading.Event,
     ) -> None:
-        """Stream characters to the transcript; this thread only calls call_from_thread."""
+        """Stream characters to the transcript; this thread only calls call_from_thread,
+        and it alone touches its Generator."""
         worker = get_current_worker()
-        generator = Generator(
-            source.model, source.vocab, seed_text, options=self.options, unknown="drop"
-        )
-        self._streaming = generator
+        generator = Generator(source.model, source.vocab, seed_text, options, unknown="drop")
         produced: list[str] = []
         pending: list[str] = []
         last_flush = time.monotonic()
@@ -356,6 +376,8 @@ class GenerateScreen(CharLMScreen):
                 if stop.is_set() or worker.is_cancelled:
                     reason = "stopped"
                     break
+                while not changes.empty():  # a knob turned: the next character uses it
+                    generator.options = changes.get()
                 pending.append(ch)
                 now = time.monotonic()
                 if now - last_flush >= FLUSH_INTERVAL_S:
@@ -367,8 +389,6 @@ class GenerateScreen(CharLMScreen):
                     last_flush = now
         except Exception as exc:  # a model that fails mid-stream ends the turn in words
             reason = f"failed: {exc}"
-        finally:
-            self._streaming = None
         produced.extend(pending)
         if not worker.is_cancelled:
             self.app.call_from_thread(

@@ -1,17 +1,24 @@
 """Provides HelpScreen (F1): the keys of the screen it was opened from, and the ideas.
 
-The ideas are the notebook's, in a few plain sentences each.
+The keys are read from the bindings (tui/keys.py); the ideas are the notebook's, in a few
+plain sentences each.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+
+from charlm_tui.tui.keys import key_rows
+
+PALETTE = "Command palette: every action by name"
 
 IDEAS = (
     (
@@ -48,37 +55,6 @@ IDEAS = (
     ),
 )
 
-SCREEN_KEYS = (
-    ("1 / d", "dataset screen"),
-    ("2 / t", "training screen"),
-    ("3 / g", "console"),
-    ("F1 / ?", "this help"),
-    ("ctrl+p", "command palette: every action by name"),
-    ("q / ctrl+q / ctrl+c", "quit (training stops at a step and saves)"),
-)
-
-CONSOLE_KEYS = (
-    ("Enter", "generate from the seed"),
-    ("Esc", "stop generating; again: leave the seed line (then 1/2/3 work)"),
-    ("F2 / F3  ([ ])", "temperature down / up (0 = greedy)"),
-    ("F4 / F5  ({ })", "top-k down / up (off = all characters)"),
-    ("F6 / F7  (- =)", "top-p down / up (1 = off)"),
-    ("F8 / F9  (, .)", "length shorter / longer"),
-    ("F10  (r)", "next random seed"),
-    ("ctrl+n  (m)", "model: as trained / untrained / checkpoint"),
-    ("ctrl+o  (o)", "open a checkpoint file"),
-    ("ctrl+l  (l)", "clear the transcript"),
-)
-
-
-def binding_rows(screen: Screen) -> list[tuple[str, str]]:
-    """(keys, description) for the shown and hidden bindings of a screen's class."""
-    rows = []
-    for binding in getattr(type(screen), "BINDINGS", []):
-        if isinstance(binding, Binding) and binding.description:
-            rows.append((binding.key.replace(",", " / "), binding.description))
-    return rows
-
 
 class HelpScreen(Screen[None]):
     """Keys first (this screen's, then the app's), then what the numbers mean."""
@@ -102,27 +78,29 @@ class HelpScreen(Screen[None]):
         self.for_screen = for_screen
 
     def compose(self) -> ComposeResult:
-        from charlm_tui.tui.screens.generate import GenerateScreen
-
+        app = self.app
+        everywhere: list[BindingType] = list(type(app).BINDINGS)
+        if app.ENABLE_COMMAND_PALETTE:
+            everywhere.append(Binding(app.COMMAND_PALETTE_BINDING, "command_palette", PALETTE))
+        on_screen = getattr(type(self.for_screen), "BINDINGS", [])
         with VerticalScroll():
             name = getattr(self.for_screen, "MODE", "") or "this screen"
             yield Static(Text(f"Help: {name}", "bold"), classes="help-title")
             about = getattr(self.for_screen, "HELP", "")
             if about:
                 yield Static(about)
-            rows = (
-                list(CONSOLE_KEYS)
-                if isinstance(self.for_screen, GenerateScreen)
-                else binding_rows(self.for_screen)
-            )
-            yield Static(self._table("Keys on this screen", rows))
-            yield Static(self._table("Keys everywhere", SCREEN_KEYS))
+            yield Static(self._table("Keys on this screen", on_screen))
+            yield Static(self._table("Keys everywhere", everywhere))
             yield Static(Text("What the numbers mean", "bold"), classes="help-title")
-            yield Static(self._table("", IDEAS))
+            yield Static(self._grid("", IDEAS))
         yield Footer()
 
+    def _table(self, title: str, bindings: Iterable[BindingType]) -> Table:
+        rows = key_rows(bindings, self.app.get_key_display)
+        return self._grid(title, [(row.keys_text, row.text) for row in rows])
+
     @staticmethod
-    def _table(title: str, rows) -> Table:  # noqa: ANN001
+    def _grid(title: str, rows: Iterable[tuple[str, str]]) -> Table:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()

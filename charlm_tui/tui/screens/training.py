@@ -72,12 +72,12 @@ class TrainingScreen(CharLMScreen):
         "goes on when you leave this screen."
     )
     BINDINGS = [
-        Binding("s", "start", "Start"),
-        Binding("p", "pause", "Pause"),
-        Binding("x", "stop", "Stop"),
-        Binding("w", "save", "Save"),
-        Binding("u", "cycle_unit", "Unit"),
-        Binding("m", "focus_model", "Model", show=False),
+        Binding("s", "start", "Start", tooltip="Start training with the settings in the form"),
+        Binding("p", "pause", "Pause", tooltip="Pause or resume training"),
+        Binding("x", "stop", "Stop", tooltip="Stop training and save a checkpoint"),
+        Binding("w", "save", "Save", tooltip="Save a checkpoint at the next step"),
+        Binding("u", "cycle_unit", "Unit", tooltip="Chart unit: perplexity, loss, bits per char"),
+        Binding("m", "focus_model", "Model", show=False, tooltip="Choose the model"),
         Binding("escape", "leave_form", "Leave form", show=False),
         Binding("left_square_bracket", "browse_sample(-1)", "Older sample", show=False),
         Binding("right_square_bracket", "browse_sample(1)", "Newer sample", show=False),
@@ -276,11 +276,8 @@ class TrainingScreen(CharLMScreen):
             self._draw_chart()
 
     def _chart_due(self) -> bool:
-        """Whether the chart may redraw now. While a run goes on, rendering it may take at
-        most 1 / CHART_COST_FACTOR of the UI thread's time: a new picture took 15-25 ms of
-        CPU here, figure and styled lines, and the notebook recipe's evals would otherwise
-        redraw it at every tick, with the GIL, slowing the training thread (the app trained
-        that recipe at 75% of the CLI's speed with a factor of 10, 85% with 30)."""
+        """Whether the chart may redraw now: during a run, at most 1 / CHART_COST_FACTOR of
+        the UI thread's time, whose GIL the training thread needs (docs/performance.md)."""
         if self.charlm.history.finished is not None:
             return True
         plot = self.query_one(PerplexityPlot)
@@ -385,11 +382,8 @@ class TrainingScreen(CharLMScreen):
         self._show("#train-sample", text)
 
     def _show(self, selector: str, content: str | Text) -> None:
-        """Put content in a Static; lay the screen out again only if its height can change.
-
-        A layout of this screen took about 45 ms here: at four redraws a second, laying it
-        out at every update took a third of a core from training (for the notebook model).
-        """
+        """Put content in a Static; lay the screen out again only if its height can change
+        (a layout of this screen is costly: docs/performance.md)."""
         widget = self.query_one(selector, Static)
         if widget.content != content:
             widget.update(content, layout=widget.styles.is_auto_height)

@@ -73,8 +73,8 @@ class PerplexityPlot(PlotextPlot):
     ) -> None:
         """Draw these evals (called by the screen at most a few times a second).
 
-        Nothing new, nothing drawn: a render took about 20 ms, and between two evals of a
-        long run the screen calls this several times a second.
+        Nothing new, nothing drawn: a render is costly, and between two evals of a long run
+        the screen calls this several times a second.
         """
         shown = (tuple(evals), references, total_steps)
         if shown == (self._evals, self._references, self._total_steps):

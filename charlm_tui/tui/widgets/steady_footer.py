@@ -22,9 +22,8 @@ class SteadyFooter(Footer):
     """The footer, recomposed only when what it shows changes.
 
     Footer rebuilds all its keys whenever the bindings may have changed, which is at every
-    change of focus. Starting a run disables the focused Start button, so the focus moves,
-    and the rebuild took 0.2-0.35 s of the UI thread here, during the run's first steps,
-    for the same keys.
+    change of focus: starting a run moves the focus off Start, and the rebuild of the same
+    keys took the UI thread during the run's first steps (docs/performance.md).
     """
 
     _shown: KeysShown | None = None  # what the last compose showed
