@@ -18,18 +18,10 @@ import pytest
 from charlm_tui.cli import main
 from charlm_tui.core.run_folder import RunFolderInUse, RunFolderLock, claim_run_folder
 from charlm_tui.core.runs import new_run_dir
-from tests.conftest import TINY_TEXT
 
 
-@pytest.fixture()
-def tiny_corpus(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.txt"
-    path.write_text(TINY_TEXT, encoding="utf-8")
-    return path
-
-
-def tiny_train(corpus: Path, *more: str) -> list[str]:
-    return ["train", "--corpus", str(corpus), "--block-size", "8", "--sample-length", "0", *more]
+def tiny_train(corpus: str, *more: str) -> list[str]:
+    return ["train", "--corpus", corpus, "--block-size", "8", "--sample-length", "0", *more]
 
 
 def test_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path: Path) -> None:
@@ -54,7 +46,7 @@ def test_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path: Path
 
 
 def test_reusing_the_out_of_a_finished_run_refuses_and_says_the_way_out(
-    tiny_corpus: Path, tmp_path: Path, capsys
+    tiny_corpus: str, tmp_path: Path, capsys
 ) -> None:
     out = tmp_path / "run"
     assert main(tiny_train(tiny_corpus, "--steps", "20", "--out", str(out))) == 0
@@ -71,11 +63,11 @@ def test_reusing_the_out_of_a_finished_run_refuses_and_says_the_way_out(
 
     # the way out it names works: the run continues in its own folder
     resume = ["train", "--resume", str(out / "last.safetensors"), "--steps", "30"]
-    assert main([*resume, "--corpus", str(tiny_corpus)]) == 0
+    assert main([*resume, "--corpus", tiny_corpus]) == 0
     assert "finished 30 steps" in capsys.readouterr().out
 
 
-def test_resuming_into_the_folder_of_another_run_refuses(tiny_corpus: Path, tmp_path) -> None:
+def test_resuming_into_the_folder_of_another_run_refuses(tiny_corpus: str, tmp_path) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     for out in (first, second):
         assert main(tiny_train(tiny_corpus, "--steps", "20", "--out", str(out))) == 0
@@ -84,7 +76,7 @@ def test_resuming_into_the_folder_of_another_run_refuses(tiny_corpus: Path, tmp_
 
 
 def test_a_second_run_on_a_folder_in_use_refuses_while_the_first_goes_on(
-    tiny_corpus: Path, tmp_path: Path, capsys
+    tiny_corpus: str, tmp_path: Path, capsys
 ) -> None:
     """A real `charlm train` holds the folder; another one aimed at it exits 2 at once."""
     out = tmp_path / "run"
@@ -128,7 +120,7 @@ def test_the_lock_is_free_again_when_its_run_ends(tmp_path: Path) -> None:
 
 
 def test_a_run_that_cannot_start_leaves_no_empty_folder(
-    tiny_corpus: Path, tmp_path: Path, monkeypatch
+    tiny_corpus: str, tmp_path: Path, monkeypatch
 ) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert main(tiny_train(tiny_corpus, "--lr", "-1")) == 2
@@ -136,7 +128,7 @@ def test_a_run_that_cannot_start_leaves_no_empty_folder(
     assert not runs.exists() or not any(runs.iterdir())
 
 
-def test_metrics_end_with_the_final_whole_val_numbers(tiny_corpus: Path, tmp_path, capsys) -> None:
+def test_metrics_end_with_the_final_whole_val_numbers(tiny_corpus: str, tmp_path, capsys) -> None:
     out = tmp_path / "run"
     assert main(tiny_train(tiny_corpus, "--steps", "30", "--out", str(out))) == 0
     printed = capsys.readouterr().out
