@@ -322,22 +322,21 @@ class CharLMApp(App[int]):
         if self.training_state in ("starting", "idle"):
             self.training_state = "running"
 
-    def on_step_completed(self, message: messages.StepCompleted) -> None:
-        self._record(message.event)
+    def on_run_reported(self, message: messages.RunReported) -> None:
+        for event in message.events:
+            self._record(event)
+            # Routine saves show on the training screen's checkpoint line; a toast is
+            # kept for the saves someone asked for (w, stop, quit).
+            if isinstance(event, events.CheckpointSaved) and (
+                event.reason == "stop" or (event.reason == "last" and self._manual_save_pending)
+            ):
+                self._manual_save_pending = False
+                self.notify(f"Checkpoint saved at step {event.step:,}: {event.path}", timeout=5)
+        if message.snapshot is not None:
+            self.snapshot = message.snapshot
+            self.snapshot_version += 1
         if self.training_state == "starting":
             self.training_state = "running"
-
-    def on_eval_completed(self, message: messages.EvalCompleted) -> None:
-        self._record(message.event, message.snapshot)
-
-    def on_checkpoint_saved(self, message: messages.CheckpointSaved) -> None:
-        # Routine saves show on the training screen's checkpoint line; a toast is kept
-        # for the saves someone asked for (w, stop, quit).
-        self._record(message.event)
-        event = message.event
-        if event.reason == "stop" or (event.reason == "last" and self._manual_save_pending):
-            self._manual_save_pending = False
-            self.notify(f"Checkpoint saved at step {event.step:,}: {event.path}", timeout=5)
 
     def on_training_finished(self, message: messages.TrainingFinished) -> None:
         event = message.event

@@ -23,29 +23,13 @@ class TrainingStarted(Message):
 
 
 @dataclass
-class StepCompleted(Message):
-    """One optimisation step finished; a newer one replaces it in the queue."""
+class RunReported(Message):
+    """What a run reported since its previous RunReported, in order: every eval and save,
+    and its latest step. `snapshot` is a CPU copy of the weights at one of those evals, or
+    None (the copies are thinned: see TrainingRun)."""
 
-    event: events.StepCompleted
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, StepCompleted)
-
-
-@dataclass
-class EvalCompleted(Message):
-    """Train and validation loss were measured; `snapshot` is a CPU copy of the weights
-    (None when the previous copy is recent: see TrainingRun)."""
-
-    event: events.EvalCompleted
+    events: tuple[events.StepCompleted | events.EvalCompleted | events.CheckpointSaved, ...]
     snapshot: CharModel | None = None
-
-
-@dataclass
-class CheckpointSaved(Message):
-    """A checkpoint was written."""
-
-    event: events.CheckpointSaved
 
 
 @dataclass
@@ -74,18 +58,3 @@ class DatasetLoaded(Message):
     request: int
     dataset: Dataset | None
     error: str | None
-
-
-def wrap_event(event: events.TrainingEvent) -> Message:
-    """The message that carries a core training event to the app."""
-    if isinstance(event, events.StepCompleted):
-        return StepCompleted(event)
-    if isinstance(event, events.EvalCompleted):
-        return EvalCompleted(event)
-    if isinstance(event, events.CheckpointSaved):
-        return CheckpointSaved(event)
-    if isinstance(event, events.TrainingStarted):
-        return TrainingStarted(event)
-    if isinstance(event, events.TrainingFinished):
-        return TrainingFinished(event)
-    raise TypeError(f"not a training event: {event!r}")

@@ -1,8 +1,9 @@
 """Provides TrainingRun: one training run on its own thread, reported to the app as messages.
 
-The run owns the thread, the `RunControl` the app steers it with, the pacing of its step
-messages and the weight copies for the console. Everything it reports reaches the app
-through Textual's own queue (`post_message`), the same path the tests post to.
+The run owns the thread, the `RunControl` the app steers it with, the pacing of what it
+reports and the weight copies for the console. Everything reaches the app through
+Textual's own queue (`post_message`), the same path the tests post to: the start and the
+end at once, the rest in one RunReported at most every REPORT_INTERVAL_S.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ if TYPE_CHECKING:
 
     from charlm_tui.tui.session import Dataset
 
-# The screen redraws twice a second; more step messages only take the GIL from training.
-STEP_POST_INTERVAL_S = 0.5
+Reported = events.StepCompleted | events.EvalCompleted | events.CheckpointSaved
+
+# The screen redraws twice a second; waking the UI more often only takes the GIL from the
+# training thread (the notebook recipe reports over a hundred events a second).
+REPORT_INTERVAL_S = 0.5
 SNAPSHOT_INTERVAL_S = 0.5  # weight copies for the console: at most two a second
 UI_SETTLE_TIMEOUT_S = 1.0  # the longest a built trainer waits for the screen to show the run
 
@@ -48,8 +52,13 @@ class TrainingRun:
         self.result: TrainResult | None = None
         self._thread: threading.Thread | None = None
         self._trainer: Trainer | None = None  # once built: the weights to copy
-        self._last_post = 0.0
         self._last_snapshot = -SNAPSHOT_INTERVAL_S
+        # what waits for the next RunReported; a timer posts it, and the lock keeps order
+        self._lock = threading.Lock()
+        self._pending: list[Reported] = []
+        self._pending_snapshot: CharModel | None = None
+        self._timer: threading.Timer | None = None
+        self._last_post = -REPORT_INTERVAL_S
 
     def start(self, drawn: threading.Event | None = None) -> None:
         """Build the trainer and run it on a new thread, once `drawn` is set (the screen
@@ -84,18 +93,49 @@ class TrainingRun:
             self.done.set()
 
     def report(self, event: events.TrainingEvent) -> None:
-        """The trainer's callback, on the run's thread: thin the steps, copy, post."""
-        if isinstance(event, events.StepCompleted):
-            now = time.monotonic()
-            if now - self._last_post >= STEP_POST_INTERVAL_S or event.step == event.total_steps:
-                self._last_post = now
-                self._post(messages.StepCompleted(event))
-        elif isinstance(event, events.EvalCompleted):
-            self._post(messages.EvalCompleted(event, self._snapshot(final=False)))
+        """The trainer's callback, on the run's thread: the start and the end go at once,
+        the rest waits for the next RunReported (only the latest step of a batch)."""
+        if isinstance(event, events.TrainingStarted):
+            with self._lock:
+                self._post_pending()
+                self._post(messages.TrainingStarted(event))
         elif isinstance(event, events.TrainingFinished):
-            self._post(messages.TrainingFinished(event, self._snapshot(final=True)))
+            snapshot = self._snapshot(final=True)
+            with self._lock:
+                self._post_pending()
+                self._post(messages.TrainingFinished(event, snapshot))
         else:
-            self._post(messages.wrap_event(event))
+            snapshot = (
+                self._snapshot(final=False) if isinstance(event, events.EvalCompleted) else None
+            )
+            with self._lock:
+                if isinstance(event, events.StepCompleted):
+                    self._pending = [
+                        e for e in self._pending if not isinstance(e, events.StepCompleted)
+                    ]
+                self._pending.append(event)
+                if snapshot is not None:
+                    self._pending_snapshot = snapshot
+                if self._timer is None:  # the first of a batch: post it when it is due
+                    due = self._last_post + REPORT_INTERVAL_S - time.monotonic()
+                    self._timer = threading.Timer(max(0.0, due), self._post_when_due)
+                    self._timer.daemon = True
+                    self._timer.start()
+
+    def _post_when_due(self) -> None:
+        with self._lock:
+            self._post_pending()
+
+    def _post_pending(self) -> None:
+        """Post what waits as one RunReported; the caller holds the lock."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._pending:
+            batch, snapshot = tuple(self._pending), self._pending_snapshot
+            self._pending, self._pending_snapshot = [], None
+            self._last_post = time.monotonic()
+            self._post(messages.RunReported(batch, snapshot))
 
     def _snapshot(self, final: bool) -> CharModel | None:
         """A copy of the weights for the console, at most every SNAPSHOT_INTERVAL_S."""

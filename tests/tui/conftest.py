@@ -59,36 +59,26 @@ def post_scripted_run(app: CharLMApp, vocab_size: int, *, evals: int = 6, total:
         train_loss = 3.9 - 0.25 * i
         val_loss = 3.95 - 0.22 * i
         best = min(best, val_loss)
-        app.post_message(
-            messages.StepCompleted(
-                events.StepCompleted(
-                    step=step,
-                    total_steps=total,
-                    loss=train_loss,
-                    lr=1e-3,
-                    elapsed_s=step * 0.05,
-                    tokens_per_s=320.0,
-                )
-            )
+        stepped = events.StepCompleted(
+            step=step,
+            total_steps=total,
+            loss=train_loss,
+            lr=1e-3,
+            elapsed_s=step * 0.05,
+            tokens_per_s=320.0,
         )
-        app.post_message(
-            messages.EvalCompleted(
-                events.EvalCompleted(
-                    step=step,
-                    total_steps=total,
-                    train_loss=train_loss,
-                    val_loss=val_loss,
-                    best_val_loss=best,
-                    is_best=True,
-                    elapsed_s=step * 0.05,
-                    sample="the clocks were striking thirteen" if i == evals else "xq ke,tw",
-                )
-            )
+        evaluated = events.EvalCompleted(
+            step=step,
+            total_steps=total,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            best_val_loss=best,
+            is_best=True,
+            elapsed_s=step * 0.05,
+            sample="the clocks were striking thirteen" if i == evals else "xq ke,tw",
         )
-    app.post_message(
-        messages.CheckpointSaved(
-            events.CheckpointSaved(
-                step=evals * 10, path=Path("runs/demo/last.safetensors"), reason="last"
-            )
-        )
+        app.post_message(messages.RunReported((stepped, evaluated)))
+    saved = events.CheckpointSaved(
+        step=evals * 10, path=Path("runs/demo/last.safetensors"), reason="last"
     )
+    app.post_message(messages.RunReported((saved,)))
