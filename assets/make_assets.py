@@ -141,21 +141,17 @@ def post_scripted_run(app: CharLMApp, upto: int, start: int = 0) -> None:
         if step <= start:
             continue
         elapsed = step / 400
-        post(
-            messages.StepCompleted(
-                events.StepCompleted(
-                    step=step,
-                    total_steps=TOTAL_STEPS,
-                    loss=train_loss,
-                    lr=1e-3,
-                    elapsed_s=elapsed,
-                    tokens_per_s=6400.0,
-                )
-            )
+        stepped = events.StepCompleted(
+            step=step,
+            total_steps=TOTAL_STEPS,
+            loss=train_loss,
+            lr=1e-3,
+            elapsed_s=elapsed,
+            tokens_per_s=6400.0,
         )
         last = step + EVAL_EVERY > upto
         sample = SAMPLES[min(len(SAMPLES) - 1, step // 120)]
-        eval_event = events.EvalCompleted(
+        evaluated = events.EvalCompleted(
             step=step,
             total_steps=TOTAL_STEPS,
             train_loss=train_loss,
@@ -165,14 +161,12 @@ def post_scripted_run(app: CharLMApp, upto: int, start: int = 0) -> None:
             elapsed_s=elapsed,
             sample=sample,
         )
-        post(messages.EvalCompleted(eval_event, bigram_limit_model(app) if last else None))
-    post(
-        messages.CheckpointSaved(
-            events.CheckpointSaved(
-                step=upto, path=Path("runs/sherlock-bigram/last.safetensors"), reason="last"
-            )
-        )
+        snapshot = bigram_limit_model(app) if last else None
+        post(messages.RunReported((stepped, evaluated), snapshot))
+    saved = events.CheckpointSaved(
+        step=upto, path=Path("runs/sherlock-bigram/last.safetensors"), reason="last"
     )
+    post(messages.RunReported((saved,)))
 
 
 # --- driving the app --------------------------------------------------------------------------
