@@ -8,8 +8,10 @@ parsing, so `--help` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import shlex
 import signal
 import sys
 import time
@@ -51,6 +53,12 @@ EXAMPLES = {
   charlm bench --quick      # under a minute
   charlm bench              # the full table
   charlm bench --quick --device cuda
+""",
+    "serve": """examples:
+  charlm serve                               # then open http://localhost:8000
+  charlm serve --port 8080 --corpus shakespeare
+  charlm serve --host 0.0.0.0 --public-url http://192.168.1.20:8000   # a room's projector
+Each browser tab gets an app of its own; closing the tab saves its run.
 """,
     "tui": """examples:
   charlm tui
@@ -239,8 +247,23 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", help="auto (default), cpu, cuda, mps")
 
     serve = add("serve", "serve the app in a browser (needs textual-serve)")
-    serve.add_argument("--host", default="localhost")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--host",
+        default="localhost",
+        help="address to listen on (default localhost; 0.0.0.0 for every interface)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers reach the server by, when it is not http://HOST:PORT "
+        "(behind a proxy, or when listening on 0.0.0.0)",
+    )
+    serve.add_argument(
+        "--corpus",
+        metavar="NAME_OR_PATH",
+        help="the corpus each browser's app opens on (default: sherlock)",
+    )
     return parser
 
 
@@ -444,8 +467,8 @@ def _init_distributed() -> str | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from charlm_tui.core.runs import new_run_dir
-    from charlm_tui.core.train import TrainConfig, Trainer
+    from charlm_tui.core.corpus import recorded_corpus
+    from charlm_tui.core.train import TrainConfig
 
     overrides = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
     model_overrides = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
@@ -460,42 +483,87 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = TrainConfig.from_dict(saved)
         for k, v in overrides.items():
             setattr(config, k, v)
-        corpus_arg = args.corpus or resume_state.metrics.get("corpus")
+        corpus_arg = args.corpus or recorded_corpus(resume_state.metrics.get("corpus"))
         newlines = bool(saved.get("newlines_to_spaces", False))
-        out_dir = Path(args.out) if args.out else Path(args.resume).parent
     else:
         config = TrainConfig.defaults_for(args.model, **overrides)
         config.model_overrides.update(model_overrides)
-        out_dir = Path(args.out) if args.out else new_run_dir(config.model)
     device = _init_distributed()
     if device is not None:
         config.device = device
     corpus = load_corpus_arg(args, corpus_arg, newlines)
     config.newlines_to_spaces = corpus.newlines_to_spaces
-    reporter: Any = ConsoleReporter(quiet=args.quiet, notebook=config.recipe == "notebook")
-    if int(os.environ.get("RANK", "0")) != 0:
-        reporter = None  # under torchrun only rank 0 reports; the others train in step
-    trainer = Trainer(
-        config,
-        corpus.text,
-        out_dir=out_dir,
-        on_event=reporter,
-        corpus_name=str(corpus_arg),
-        vocab=None,
-    )
-    if args.resume:
-        trainer.resume_from(args.resume)
-    from charlm_tui.core.control import RunControl
+    return _train_in_run_folder(args, config, corpus, corpus_arg, device, resume_state)
 
-    control = RunControl()
-    with StopOnSignal(control):
+
+def _run_folder(args: argparse.Namespace, model: str) -> tuple[Path | None, bool]:
+    """The folder this run writes in, and whether it continues the run that folder holds.
+
+    Only rank 0 writes (under torchrun), so only rank 0 creates a new folder.
+    """
+    from charlm_tui.core.runs import new_run_dir
+
+    if args.out:
+        out = Path(args.out)
+        continuing = bool(args.resume) and out.resolve() == Path(args.resume).resolve().parent
+        return out, continuing
+    if args.resume:
+        return Path(args.resume).parent, True
+    if int(os.environ.get("RANK", "0")) != 0:
+        return None, False
+    return new_run_dir(model), False
+
+
+def _train_in_run_folder(
+    args: argparse.Namespace,
+    config: Any,
+    corpus: Any,
+    corpus_arg: str | None,
+    device: str | None,
+    resume_state: Any = None,
+) -> int:
+    """Claim the run folder (a lock, and no other run's files), train, report, release."""
+    from charlm_tui.core.control import RunControl
+    from charlm_tui.core.corpus import corpus_reference
+    from charlm_tui.core.run_folder import claim_run_folder, discard_if_empty
+    from charlm_tui.core.train import Trainer
+
+    rank = int(os.environ.get("RANK", "0"))
+    out_dir, continuing = _run_folder(args, config.model)
+    # new_run_dir has just made its folder; a given --out is ours only if it is not there yet
+    made_here = out_dir is not None and (not out_dir.exists() or not (args.out or args.resume))
+    folder = (
+        claim_run_folder(out_dir, continuing=continuing)
+        if out_dir is not None and rank == 0
+        else contextlib.nullcontext()
+    )
+    result = None
+    with folder:
         try:
-            result = trainer.run(control)
+            reporter: Any = ConsoleReporter(quiet=args.quiet, notebook=config.recipe == "notebook")
+            if rank != 0:
+                reporter = None  # under torchrun only rank 0 reports; the others train in step
+            trainer = Trainer(
+                config,
+                corpus.text,
+                out_dir=out_dir,
+                on_event=reporter,
+                corpus_name=corpus_reference(corpus_arg),  # "sherlock" when no --corpus given
+                vocab=None,
+            )
+            if resume_state is not None:
+                trainer.resume_from(resume_state)  # the checkpoint read above: one read per resume
+            control = RunControl()
+            with StopOnSignal(control):
+                result = trainer.run(control)
         finally:
             if device is not None:
                 import torch.distributed as dist
 
                 dist.destroy_process_group()
+            if result is None and made_here and out_dir is not None:
+                discard_if_empty(out_dir)  # the folder made for a run that never started
+    assert result is not None  # trainer.run returns; everything before it raised
     if result.reason == "non_finite":
         return 3
     if result.reason == "error":  # a write failed; the message said what survived
@@ -545,8 +613,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     print(f"# {what}", file=sys.stderr)
     import torch
 
-    # A character is a chain of tiny kernels: a second thread only adds synchronisation,
-    # and on a busy 2-core machine it made each character several times slower.
+    # a character is a chain of tiny kernels: a second thread only adds synchronisation
     torch.set_num_threads(1)
     # The corpus was NFC-normalised; a seed typed on a terminal that sends NFD (macOS)
     # must match it, or every accented letter would read as unknown.
@@ -578,7 +645,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from charlm_tui.core.corpus import CorpusError, read_text_file
+    from charlm_tui.core.corpus import CorpusError, read_text_file, recorded_corpus
     from charlm_tui.core.data import encode_corpus, split_ids
     from charlm_tui.core.metrics import bits_per_char, perplexity
     from charlm_tui.core.runs import load_model
@@ -601,7 +668,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         where = args.text
     else:
         ns = argparse.Namespace(
-            corpus=args.corpus or loaded.checkpoint.metrics.get("corpus") or "sherlock",
+            corpus=args.corpus or recorded_corpus(loaded.checkpoint.metrics.get("corpus")),
             newlines_to_spaces=None,
             offline=args.offline,
             encoding=args.encoding,
@@ -644,8 +711,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from charlm_tui.bench import run_bench
+    from charlm_tui.tui.bench_app import in_app_line  # the app's line runs the app
 
-    return run_bench(quick=args.quick, corpus=args.corpus, device=args.device)
+    return run_bench(args.quick, args.corpus, args.device, in_app=in_app_line)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -655,8 +723,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError(
             "serving in a browser needs textual-serve: pip install 'charlm-tui[serve]'"
         ) from None
-    Server(f"{sys.executable} -m charlm_tui tui", host=args.host, port=args.port).serve()
+    Server(
+        serve_command(args.corpus),
+        host=args.host,
+        port=args.port,
+        title="charlm-tui",
+        public_url=args.public_url,
+    ).serve()
     return 0
+
+
+def serve_command(corpus: str | None = None) -> str:
+    """The shell line textual-serve runs for each browser: this Python's `charlm tui`."""
+    # quoted: a venv path with a space (or a corpus file's name) must survive the shell
+    command = [sys.executable, "-m", "charlm_tui", "tui"]
+    if corpus:
+        command += ["--corpus", corpus]
+    return " ".join(shlex.quote(part) for part in command)
 
 
 COMMANDS = {

@@ -72,6 +72,27 @@ def test_train_then_sample_then_eval_a_tiny_run(tiny_corpus: Path, tmp_path: Pat
     assert "bits/char" in capsys.readouterr().out
 
 
+def test_train_resume_reads_the_checkpoint_once(tiny_corpus, tmp_path, monkeypatch) -> None:
+    """The CLI reads the checkpoint for its settings and hands it to the Trainer as is."""
+    from charlm_tui.core import checkpoint
+
+    out_dir = tmp_path / "run"
+    args = ["train", "--corpus", str(tiny_corpus), "--block-size", "8", "--quiet"]
+    assert main([*args, "--steps", "20", "--out", str(out_dir)]) == 0
+    last = out_dir / "last.safetensors"
+    reads: list[Path] = []
+    real_load = checkpoint.load_checkpoint
+
+    def counted_load(path):
+        reads.append(Path(path))
+        return real_load(path)
+
+    monkeypatch.setattr(checkpoint, "load_checkpoint", counted_load)
+    assert main(["train", "--resume", str(last), "--steps", "30", "--quiet"]) == 0
+    assert reads == [last]
+    assert checkpoint.read_metadata(last)["step"] == 30  # it did resume, and went on
+
+
 def test_train_for_a_time_budget_runs_the_short_gpt_until_the_time_is_up(
     tiny_corpus: Path, tmp_path: Path, capsys
 ) -> None:

@@ -321,6 +321,25 @@ def is_catalog_name(name_or_path: str) -> bool:
     return name_or_path in CATALOG
 
 
+def corpus_reference(name_or_path: str | Path | None) -> str:
+    """What a run records as its corpus: a catalog name as is, a file as its absolute path
+    (so `charlm eval` finds it from any folder), and nothing given as the default's name."""
+    if name_or_path is None or str(name_or_path) == "":
+        return DEFAULT_CORPUS
+    key = str(name_or_path)
+    if key in CATALOG:
+        return key
+    return str(Path(key).expanduser().resolve())
+
+
+def recorded_corpus(value: object) -> str:
+    """The corpus a run's metadata names; runs made before the default was recorded by name
+    hold "None" (or nothing) there, which meant the default."""
+    if value is None or str(value) in ("", "None"):
+        return DEFAULT_CORPUS
+    return str(value)
+
+
 def load_corpus(
     name_or_path: str | Path = DEFAULT_CORPUS,
     *,

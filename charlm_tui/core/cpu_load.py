@@ -1,9 +1,8 @@
 """Provides how many cores other processes keep busy, so training can leave them alone.
 
-On a 2-core machine, two torch threads while another process held a core made a GPT step
-6 to 10 times slower than one thread: one thread waits at every barrier for the other,
-which waits for the scheduler. So the trainer picks its thread count from the cores the
-rest of the machine leaves free, and looks again every few seconds.
+A torch thread that shares its core with another process makes the others wait for it at
+every barrier, and it waits for the scheduler. So the trainer picks its thread count from
+the cores the rest of the machine leaves free, and looks again every few seconds.
 """
 
 from __future__ import annotations

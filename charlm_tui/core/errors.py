@@ -9,6 +9,7 @@ from __future__ import annotations
 from charlm_tui.core.checkpoint import CheckpointError
 from charlm_tui.core.corpus import CorpusError
 from charlm_tui.core.data import CorpusTooSmallError
+from charlm_tui.core.run_folder import RunFolderInUse
 from charlm_tui.core.train import ConfigError
 from charlm_tui.core.vocab import UnknownCharsError
 
@@ -18,4 +19,5 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     CorpusTooSmallError,
     UnknownCharsError,
     ConfigError,
+    RunFolderInUse,
 )

@@ -65,8 +65,8 @@ class EvalCompleted:
         return bits_per_char(self.val_loss)
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict for JSON (all plain values). `dataclasses.asdict` deep-copies
-        and took 40% of a checkpoint save once a run had a hundred evals."""
+        """The fields as a dict for JSON (all plain values), without `dataclasses.asdict`'s
+        deep copy: every checkpoint save converts the run's whole history."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import torch
 
 from charlm_tui.core import checkpoint as ckpt
 from charlm_tui.core.models import CharModel, build_model
+from charlm_tui.core.run_folder import timestamped_run_dir
 from charlm_tui.core.vocab import Vocab
 
 
@@ -20,15 +20,9 @@ def runs_dir() -> Path:
 
 
 def new_run_dir(model: str, root: Path | None = None) -> Path:
-    """A fresh, unique folder name for a run: <root>/<YYYYmmdd-HHMMSS>-<model>."""
-    root = root or runs_dir()
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = root / f"{stamp}-{model}"
-    n = 1
-    while path.exists():
-        n += 1
-        path = root / f"{stamp}-{model}-{n}"
-    return path
+    """A fresh run folder, created: <root>/<YYYYmmdd-HHMMSS>-<model>, with -2, -3, … when
+    another run took that name in the same second."""
+    return timestamped_run_dir(root or runs_dir(), model)
 
 
 @dataclass

@@ -5,7 +5,7 @@ cache, RNN hidden state, window of ids) is carried, so each character costs one
 `model.step` whatever the length of the text so far. Its options are read at every
 character, so temperature, top-k, top-p and length can change mid-stream.
 
-Sampling order: temperature 0 is greedy (argmax, ties to the lowest id); otherwise the
+Drawing: `Picker` (an inverse CDF) for each character. Sampling order: temperature 0 is greedy (argmax, ties to the lowest id); otherwise the
 logits are divided by the temperature, cut to the top_k, then to the smallest set of
 characters whose probability adds up to at least top_p, and renormalised.
 
@@ -117,17 +117,6 @@ def sampling_distribution(logits: torch.Tensor, options: SamplingOptions) -> tor
     return torch.zeros(logits.numel()).scatter_(0, ids, weights)
 
 
-@torch.inference_mode()
-def sample_id(logits: torch.Tensor, options: SamplingOptions, rng: torch.Generator) -> int:
-    """Draw one id from logits (V,) under `options` with `rng` (greedy draws nothing)."""
-    return draw_id(logits, options, float(torch.rand((), generator=rng, dtype=torch.float64)))
-
-
-def draw_id(logits: torch.Tensor, options: SamplingOptions, u: float) -> int:
-    """The id that a uniform draw u in [0, 1) picks from logits (V,) under `options`."""
-    return Picker.make(logits, options).pick(u)
-
-
 def _running_sums(weights: torch.Tensor) -> torch.Tensor:
     """Cumulative sums along the last dimension, in float64: the CDF that picks use."""
     return torch.cumsum(weights.double(), dim=-1)
@@ -138,11 +127,10 @@ class Picker:
 
     Inverse CDF: the first id whose cumulative weight exceeds u times the total, so a
     zero weight never wins; temperature 0 always picks the argmax (ties to the lowest
-    id). For a vocabulary of a few hundred characters the CDF is a Python list searched
-    with bisect: 13 us a character here to make and draw, where torch.multinomial alone
-    took 19 us and cumsum plus searchsorted 15 us; larger vocabularies stay in torch.
-    Made once, a Picker serves any number of draws: a model that reads one character has
-    only V distributions.
+    id). Up to PYTHON_CDF_MAX characters the CDF is a Python list searched with bisect,
+    larger vocabularies stay in torch: faster than torch.multinomial at both sizes
+    (benchmarks/sampler.py, docs/performance.md). Made once, a Picker serves any number
+    of draws: a model that reads one character has only V distributions.
     """
 
     __slots__ = ("argmax", "cdf", "ids")
@@ -201,12 +189,6 @@ def entropy_bits(probs: torch.Tensor) -> float:
     p = probs.double()
     p = p[p > 0]
     return float(-(p * torch.log2(p)).sum())
-
-
-def top_k_table(probs: torch.Tensor, vocab: Vocab, k: int) -> list[tuple[str, float]]:
-    """The k most likely characters with their probabilities, most likely first."""
-    values, ids = torch.topk(probs.float(), min(max(k, 0), probs.numel()))
-    return [(vocab.chars[i], v) for i, v in zip(ids.tolist(), values.tolist(), strict=True)]
 
 
 # ---- the streaming generator ------------------------------------------------------------
@@ -442,13 +424,6 @@ class _Row:
 
 
 # ---- one-shot helpers -----------------------------------------------------------------
-
-
-def next_char_distribution(
-    model: CharModel, vocab: Vocab, text: str, unknown: UnknownPolicy | str = "drop"
-) -> torch.Tensor:
-    """P(next character | text) as a (V,) tensor; uniform for an empty text."""
-    return Generator(model, vocab, text, unknown=unknown).probs
 
 
 def generate(

@@ -17,6 +17,7 @@ here prints: the CLI and the TUI subscribe to the events in ``core.events``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import json
 import math
@@ -67,9 +68,8 @@ class RunFolderError(OSError):
 
 UNLIMITED_STEPS = 10**9  # `steps` of a run that only its time budget ends
 SHORT_BUDGET_S = 120.0  # time budgets up to this train a smaller GPT by default
-# An eval saves "last" when the previous save is at least this old; a new best and the
-# last step are always saved. The notebook recipe evaluates every few milliseconds, and a
-# save at each of its evals was 40% of a run, growing with the history each one carries.
+# an eval saves "last" at most this often (a new best and the last step always): the
+# notebook recipe evaluates every few milliseconds, and each save carries the history
 ROUTINE_SAVE_INTERVAL_S = 1.0
 _FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
@@ -119,9 +119,7 @@ class TrainConfig:
             overrides["steps"] = UNLIMITED_STEPS
         if model == "bigram":
             return replace(cls(model="bigram"), **overrides)
-        # 2000 steps of 16 x 128 characters: the 4 x 128 GPT ends at perplexity 3.80 on
-        # Sherlock's whole val split, 8 minutes end to end on a shared 2-core machine (the
-        # 3000 x 32 recipe before took 3 times as long; performance.md).
+        # the best quality per minute of the recipes tried on 2 cores (docs/performance.md)
         base = cls(
             model=model,
             recipe="modern",
@@ -138,10 +136,7 @@ class TrainConfig:
             eval_batches=8,
         )
         if model == "gpt" and 0 < overrides.get("time_budget_s", 0) <= SHORT_BUDGET_S:
-            # Under two minutes a smaller GPT wins: in 33 s on 2 cores this 2 x 64 one
-            # (about 0.1M parameters, 16 x 64 batches, nearly 2000 steps) reached a
-            # whole-val loss of 1.77 on Tiny Shakespeare, where the 4 x 128 one reached
-            # 1.94 in fewer than 600 steps (docs/performance.md).
+            # in under two minutes a smaller GPT ends lower (docs/performance.md)
             base = replace(
                 base,
                 model_overrides={"n_layer": 2, "n_embd": 64, "n_head": 4, "block_size": 64},
@@ -320,8 +315,8 @@ class Trainer:
         A step of the notebook's model is a few microseconds of arithmetic; a second
         thread only adds synchronisation, so small steps get one thread. Large ones get
         the cores other processes leave free (by the load average at the start; the step
-        loop looks again every few seconds): with another process on one of 2 cores, two
-        threads made a GPT step 6-10x slower than one.
+        loop looks again every few seconds): a thread that shares its core with another
+        process holds up the others at every barrier.
         """
         if self.config.threads:
             return self.config.threads
@@ -341,21 +336,12 @@ class Trainer:
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         c = self.config
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        # One fused kernel for every parameter: on 2 CPU cores the 4x128 GPT's step took
-        # 0.65 ms fused against 3.8 ms for the per-tensor loop and 5.8 ms for foreach
-        # (which falls back to a loop on CPU), and the notebook's 1000 Adam steps 0.16 s
-        # against 0.30 s. Same algorithm; the rounding differs (weights by 4e-6 after the
-        # notebook recipe, whose printed perplexities are unchanged).
+        # one fused kernel for all parameters: same algorithm, several times faster on CPU
         fused = True if self.device.type in ("cpu", "cuda") else None
         if c.recipe == "notebook":
+            params = [p for p in self.model.parameters() if p.requires_grad]
             return torch.optim.Adam(params, lr=c.lr, fused=fused)
-        decay = [p for p in params if p.dim() >= 2]
-        no_decay = [p for p in params if p.dim() < 2]
-        groups = [
-            {"params": decay, "weight_decay": c.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ]
+        groups = self.model.param_groups(c.weight_decay)
         return torch.optim.AdamW(groups, lr=c.lr, betas=(0.9, c.beta2), fused=fused)
 
     @property
@@ -387,9 +373,7 @@ class Trainer:
             gen = torch.Generator().manual_seed(c.seed + 20_000)
         self.model.eval()
         batches = [self._batch(self.split.val, gen) for _ in range(c.eval_batches)]
-        if c.batch_size == 1:  # the notebook's single windows, all of one length: one
-            # forward over all of them gives the mean of their losses (up to rounding), and
-            # the notebook recipe's 100 evals took half the time
+        if c.batch_size == 1:  # windows of one length: one forward gives their mean loss
             batches = [(torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches]))]
         losses = []
         for x, y in batches:
@@ -463,9 +447,14 @@ class Trainer:
     def model_config_dict(self) -> dict[str, Any]:
         return asdict(self.model.config)
 
-    def resume_from(self, path: str | Path) -> None:
-        """Continue exactly where a checkpoint of this run left off."""
-        state = ckpt.load_checkpoint(path)
+    def resume_from(self, checkpoint: str | Path | ckpt.Checkpoint) -> None:
+        """Continue exactly where a checkpoint of this run left off (a path, or the
+        checkpoint already loaded, so that a caller who read it does not read it twice)."""
+        if isinstance(checkpoint, ckpt.Checkpoint):
+            state = checkpoint
+        else:
+            state = ckpt.load_checkpoint(checkpoint)
+        path = state.path
         ckpt.check_compatible(
             state,
             model_name=self.config.model,
@@ -637,7 +626,7 @@ class Trainer:
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise NonFiniteLoss(self.step + 1, value, lr)
-            for p in params:  # zero_grad(set_to_none=True) without its ~60 us of hooks
+            for p in params:  # zero_grad(set_to_none=True) without its profiler hooks
                 p.grad = None
             loss.backward()
             if c.grad_clip:
@@ -718,14 +707,16 @@ class Trainer:
             message = f"training {where} at step {self.step}: {exc}{self._last_good_checkpoint()}"
         final: float | None = None
         if reason == "completed":
+            note = ""
             if c.final_eval and self.rank == 0:
-                final = self.evaluate_split(self.split.val)
+                final, note = self._final_eval()
             message = f"finished {self.step} steps"
             if final is not None:
                 message += (
                     f"; whole val split: loss {final:.4f}, perplexity {perplexity(final):.3f}, "
                     f"{bits_per_char(final):.3f} bits/char"
                 )
+            message += note
         self.on_event(
             TrainingFinished(step=self.step, reason=reason, message=message, final_val_loss=final)
         )
@@ -739,12 +730,37 @@ class Trainer:
             run_dir=self.out_dir,
         )
 
+    def _final_eval(self) -> tuple[float, str]:
+        """The whole val split's loss at the end, also logged as the last line of
+        metrics.jsonl ("final": true); and a note for the message if that line failed."""
+        loss = self.evaluate_split(self.split.val)
+        line = {
+            "final": True,
+            "step": self.step,
+            "split": "val",
+            "characters": len(self.split.val),
+            "val_loss": loss,
+            "perplexity": perplexity(loss),
+            "bits_per_char": bits_per_char(loss),
+            "elapsed_s": self.elapsed_s,
+        }
+        if self.out_dir is None:
+            return loss, ""
+        target = self.out_dir / "metrics.jsonl"
+        try:
+            with self._writing(target), open(target, "a", encoding="utf-8") as f:
+                f.write(json.dumps(line) + "\n")
+        except RunFolderError as exc:  # the checkpoints are saved: say it, do not fail
+            return loss, f" (but the final line of metrics.jsonl was not written: {exc})"
+        return loss, ""
+
     def snapshot(self) -> CharModel:
-        """A CPU copy of the current weights, for generation while training goes on."""
-        clone = build_model(self.config.model, self.vocab.size, **self.config.model_overrides)
-        state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
-        clone.load_state_dict(state)
-        return clone.eval()
+        """A CPU copy of the current weights, for generation while training goes on.
+
+        A deep copy, not a fresh model: building one would draw its initial weights from
+        the global RNG and shift everything the run draws after it.
+        """
+        return copy.deepcopy(self.model).to("cpu").eval()
 
 
 class NonFiniteLoss(RuntimeError):

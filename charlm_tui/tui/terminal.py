@@ -20,6 +20,9 @@ HEADLESS_HINT = (
 
 def why_not_interactive(stdout: TextIO) -> str | None:
     """Why the app cannot draw on this terminal, in a few words; None when it can."""
+    # textual-serve and textual-web run the app over pipes: their driver is the terminal
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return None
     if os.environ.get("TERM", "") == "dumb":
         return "TERM=dumb"
     try:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 import torch
 
 from charlm_tui.core import events as ev
-from charlm_tui.core.precision import autocast, bf16_native, resolve_dtype
+from charlm_tui.core import precision
+from charlm_tui.core.precision import autocast, bf16_faster, bf16_native, resolve_dtype
 from charlm_tui.core.train import ConfigError, TrainConfig, Trainer
 from tests.conftest import TINY_TEXT
 
@@ -40,8 +42,8 @@ def losses(dtype: str) -> list[float]:
     return seen
 
 
-def test_auto_is_bfloat16_exactly_where_the_cpu_multiplies_it_natively() -> None:
-    expected = "bfloat16" if bf16_native("cpu") else "float32"
+def test_auto_is_bfloat16_only_where_the_cpu_multiplies_it_natively_and_faster() -> None:
+    expected = "bfloat16" if bf16_native("cpu") and bf16_faster("cpu") else "float32"
     assert resolve_dtype("auto", "cpu") == expected
     assert Trainer(tiny_gpt("auto"), TINY_TEXT).dtype == expected
     assert resolve_dtype("float32", "cpu") == "float32"
@@ -71,3 +73,49 @@ def test_bfloat16_and_float32_training_losses_agree_within_a_tolerance() -> None
     assert abs(full[0] - half[0]) < 0.01  # the same initial model and batch
     assert max(abs(a - b) for a, b in zip(full, half, strict=True)) < 0.05
     assert sum(half[-10:]) / 10 < half[0] - 0.5  # and bfloat16 learns as float32 does
+
+
+def test_auto_never_measures_where_bfloat16_is_emulated(monkeypatch) -> None:
+    def no_measuring(*args: object) -> bool:
+        raise AssertionError("measured where bfloat16 is emulated")
+
+    monkeypatch.setattr(precision, "bf16_native", lambda device="cpu": False)
+    monkeypatch.setattr(precision, "bf16_faster", no_measuring)
+    assert resolve_dtype("auto", "cpu") == "float32"
+
+
+def test_auto_takes_bfloat16_where_native_only_if_measured_faster(monkeypatch) -> None:
+    monkeypatch.setattr(precision, "bf16_native", lambda device="cpu": True)
+    for faster, expected in ((True, "bfloat16"), (False, "float32")):
+        monkeypatch.setattr(precision, "bf16_faster", lambda device="cpu", f=faster: f)
+        assert resolve_dtype("auto", "cpu") == expected
+
+
+def test_the_answer_is_measured_once_per_machine_and_cached_as_json(tmp_path) -> None:
+    path = tmp_path / "cache" / "precision.json"
+    calls: list[object] = []
+
+    def measure(device: object) -> float:
+        calls.append(device)
+        return 1.4
+
+    assert bf16_faster("cpu", measure, path) is True
+    assert bf16_faster("cpu", measure, path) is True
+    assert len(calls) == 1  # the second answer came from the file
+    entry = json.loads(path.read_text())[precision.machine_key("cpu")]
+    assert entry["bfloat16_speedup"] == 1.4
+    path.write_text(json.dumps({precision.machine_key("cpu"): {"bfloat16_speedup": 1.01}}))
+    assert bf16_faster("cpu", measure, path) is False  # under MIN_SPEEDUP: float32
+    assert len(calls) == 1
+
+
+def test_an_unreadable_cache_is_measured_again_and_rewritten(tmp_path) -> None:
+    path = tmp_path / "precision.json"
+    path.write_text("{not json")
+    assert bf16_faster("cpu", lambda device: 0.1, path) is False
+    assert json.loads(path.read_text())[precision.machine_key("cpu")]["bfloat16_speedup"] == 0.1
+
+
+def test_the_measurement_gives_a_finite_positive_ratio() -> None:
+    ratio = precision.measure_bf16_speedup("cpu", reps=1, rows=32)
+    assert math.isfinite(ratio) and ratio > 0

@@ -20,9 +20,7 @@ from charlm_tui.core.sample import (
     SamplingOptions,
     entropy_bits,
     generate,
-    next_char_distribution,
     sampling_distribution,
-    top_k_table,
 )
 from charlm_tui.core.vocab import UnknownCharsError, Vocab
 
@@ -277,7 +275,7 @@ def test_an_rnn_reads_at_most_read_limit_characters_of_one_feed():
 def test_generator_probs_equal_the_softmax_of_forward_after_the_seed(name):
     model = small_model(name)
     seed = "bad cafe"
-    probs = next_char_distribution(model, VOCAB, seed)
+    probs = Generator(model, VOCAB, seed).probs
     with torch.no_grad():
         logits, _ = model(torch.tensor(VOCAB.encode(seed)))
     torch.testing.assert_close(probs, torch.softmax(logits[-1], -1), rtol=1e-4, atol=1e-6)
@@ -299,20 +297,12 @@ def test_entropy_bits_of_uniform_is_log2_V_and_of_certain_is_zero():
     assert entropy_bits(torch.tensor([0.0, 1.0, 0.0])) == 0.0
 
 
-def test_top_k_table_lists_the_most_likely_characters_first():
-    probs = torch.softmax(torch.tensor(LOGITS), -1)
-    table = top_k_table(probs, VOCAB, 3)
-    assert [ch for ch, _ in table] == ["a", "b", "c"]
-    assert table[0][1] == pytest.approx(probs[1].item())
-    assert len(top_k_table(probs, VOCAB, 100)) == VOCAB.size
-
-
 # ---- the draw ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("python_sums", [True, False])
 @pytest.mark.parametrize("options", [SamplingOptions(), SamplingOptions(top_k=40, top_p=0.8)])
-def test_draw_id_picks_the_first_id_whose_cumulative_weight_exceeds_u(
+def test_a_picker_picks_the_first_id_whose_cumulative_weight_exceeds_u(
     monkeypatch, python_sums, options
 ):
     """Both ways of summing (Python for small vocabularies, torch for large) invert the CDF."""
@@ -325,7 +315,7 @@ def test_draw_id_picks_the_first_id_whose_cumulative_weight_exceeds_u(
     for u in (0.0, 0.1, 0.5, 0.9, 0.999999):
         j = int((cdf <= u * float(cdf[-1])).sum())  # candidates before it hold <= u of the mass
         expected = j if ids is None else int(ids[j])
-        assert sample.draw_id(logits, options, u) == expected
+        assert sample.Picker.make(logits, options).pick(u) == expected
         assert weights[j] > 0
 
 

@@ -105,6 +105,21 @@ def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, mode
     assert [e.val_loss for e in straight.history] == [e.val_loss for e in second.history]
 
 
+@pytest.mark.parametrize("model", ["bigram", "gpt"])
+def test_snapshot_copies_the_weights_without_drawing_from_the_global_rng(model) -> None:
+    trainer = Trainer(tiny_config(model, steps=5), TINY_TEXT)
+    trainer.run()
+    before = torch.get_rng_state()
+    clone = trainer.snapshot()
+    assert torch.equal(torch.get_rng_state(), before), "snapshot() drew random numbers"
+    assert clone is not trainer.model and not clone.training
+    a, b = weights(trainer), clone.state_dict()
+    assert all(torch.equal(a[k], b[k]) and a[k].data_ptr() != b[k].data_ptr() for k in a)
+    with torch.no_grad():  # a copy: training on does not move the snapshot
+        next(trainer.model.parameters()).add_(1.0)
+    assert not torch.equal(next(trainer.model.parameters()), next(clone.parameters()))
+
+
 def test_a_learning_rate_that_drives_the_loss_to_inf_stops_with_a_reason(tmp_path) -> None:
     seen: list[object] = []
     config = tiny_config(lr=1e30, steps=200)
@@ -231,7 +246,7 @@ def test_a_copy_that_cannot_be_written_is_a_checkpoint_error(tmp_path) -> None:
 def test_run_folder_holds_config_metrics_and_checkpoints(tmp_path) -> None:
     Trainer(tiny_config(), TINY_TEXT, out_dir=tmp_path).run()
     assert (tmp_path / "config.json").is_file()
-    assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 6
+    assert len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 6 + 1  # and "final"
     assert load_checkpoint(tmp_path / "best.safetensors").model_name == "bigram"
     assert load_checkpoint(tmp_path / "last.safetensors").step == 60
 

@@ -172,14 +172,17 @@ def test_more_than_65535_distinct_characters_through_prep_and_a_few_training_ste
 def test_eval_from_another_folder_says_the_recorded_corpus_is_not_found_and_the_way_round(
     tmp_path, monkeypatch, capsys
 ) -> None:
-    """A run trained on "tiny.txt" (relative), evaluated from elsewhere: the message says
-    the path came from the checkpoint and names --corpus / --text."""
+    """A run trained on "tiny.txt" (relative) records its absolute path, so eval from
+    elsewhere finds it; once the file has moved, the message says the path came from the
+    checkpoint and names --corpus / --text."""
     (tmp_path / "tiny.txt").write_text(TINY_TEXT)
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--corpus", "tiny.txt", "--steps", "10", "--out", "run", "--quiet"]) == 0
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
+    assert main(["eval", "--checkpoint", str(tmp_path / "run" / "last.safetensors")]) == 0
+    (tmp_path / "tiny.txt").rename(tmp_path / "moved.txt")
     capsys.readouterr()
     assert main(["eval", "--checkpoint", str(tmp_path / "run" / "last.safetensors")]) == 2
     err = capsys.readouterr().err

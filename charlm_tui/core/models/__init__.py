@@ -3,7 +3,7 @@
     model = build_model("gpt", vocab.size, n_layer=2)
     logits, loss = model(x, y)                        # x, y: (B, T) int64
 
-A checkpoint keeps `model.name` and `dataclasses.asdict(model.config)`; `model_from_config`
+A checkpoint keeps `model.name` and `dataclasses.asdict(model.config)`; `runs.load_model`
 rebuilds the model from exactly those two.
 """
 
@@ -15,7 +15,8 @@ from typing import Any
 
 from charlm_tui.core.models.base import CharModel, State
 from charlm_tui.core.models.bigram import Bigram, BigramConfig
-from charlm_tui.core.models.gpt import GPT, GPTConfig, KVCache, sliding_window_mask
+from charlm_tui.core.models.gpt import GPT, GPTConfig, sliding_window_mask
+from charlm_tui.core.models.gpt_decode import KVCache
 from charlm_tui.core.models.mlp import ContextMLP, MLPConfig
 from charlm_tui.core.models.rnn import CharRNN, GRUConfig, LSTMConfig, RNNConfig
 
@@ -93,13 +94,6 @@ def build_model(name: str, vocab_size: int, **overrides: Any) -> CharModel:
     return _spec(name).model_cls(config)
 
 
-def model_from_config(name: str, config: dict[str, Any]) -> CharModel:
-    """Rebuild a model from its name and `asdict(config)` (what a checkpoint stores)."""
-    settings = dict(config)
-    vocab_size = settings.pop("vocab_size")
-    return build_model(name, vocab_size, **settings)
-
-
 __all__ = [
     "MODEL_NAMES",
     "REGISTRY",
@@ -119,6 +113,5 @@ __all__ = [
     "State",
     "build_model",
     "model_config",
-    "model_from_config",
     "sliding_window_mask",
 ]
