@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
 from textual.message import Message
 
 from charlm_tui.core import events
@@ -144,10 +143,7 @@ class TrainingRun:
         if trainer is None or not (final or now - self._last_snapshot >= SNAPSHOT_INTERVAL_S):
             return None
         self._last_snapshot = now
-        # building the copy draws from the global RNG; a run watched in the TUI must draw
-        # exactly what the same run under `charlm train` draws
-        with torch.random.fork_rng(devices=[]):
-            return trainer.snapshot()
+        return trainer.snapshot()  # a deep copy: it draws nothing from the global RNG
 
     def _post_failure(self, step: int, message: str) -> None:
         finished = events.TrainingFinished(step=step, reason="error", message=message)
