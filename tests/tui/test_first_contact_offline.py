@@ -46,3 +46,33 @@ async def test_offline_first_start_opens_python_docs_and_says_why(offline, make_
         await until(pilot, lambda: app.load_error is not None)
         assert "not at hand" in app.load_error
         assert app.dataset.corpus.name == "python-docs"
+
+
+async def test_the_corpus_list_has_no_empty_row_and_shows_an_open_file(
+    make_app, tiny_corpus, tmp_path
+) -> None:
+    """The picker lists the catalog and the open file, and never a blank row; a file
+    opened by its path joins the list and is what the picker shows."""
+    app = make_app(tiny_corpus)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await loaded(pilot)
+        select = app.screen.query_one("#corpus-select", Select)
+        rows = [value for _, value in select._options]  # Select keeps its rows private
+        assert all(isinstance(value, str) and value for value in rows)  # no Select.NULL row
+        assert select.value == tiny_corpus and rows[-1] == tiny_corpus
+        assert app.dataset is not None and app.dataset.corpus.name == "tiny.txt"
+
+        other = tmp_path / "other.txt"
+        other.write_text((tmp_path / tiny_corpus).read_text() * 2, encoding="utf-8")
+        path = app.screen.query_one("#path-input")
+        path.focus()
+        path.value = str(other)
+        await pilot.press("enter")
+        await until(
+            pilot, lambda: app.dataset is not None and app.dataset.corpus.name == "other.txt"
+        )
+        await pilot.pause(0.2)
+        rows = [value for _, value in select._options]
+        assert select.value == str(other) and rows.count(str(other)) == 1
+        assert tiny_corpus not in rows  # only the file that is open
+        assert app.loading is None and app.dataset.corpus.name == "other.txt"

@@ -35,6 +35,14 @@ EXAMPLE_SEED = 1  # torch.manual_seed(1), as the notebook (N11)
 EXAMPLE_BLOCK = 16  # the notebook's window
 
 
+def corpus_options(file: str | None = None) -> list[tuple[str, str]]:
+    """The picker's rows: the catalog, then the open file (if one is open); no blank row."""
+    rows = [(f"{name}: {entry.title}", name) for name, entry in CATALOG.items()]
+    if file is not None and file not in CATALOG:
+        rows.append((f"file: {Path(file).name}", file))
+    return rows
+
+
 def visible(text: str) -> str:
     """A text with spaces and newlines drawn, for showing windows of characters."""
     return "".join(describe_char(ch) if ch in "\n\t\r" else ch for ch in text)
@@ -63,9 +71,11 @@ class DatasetScreen(CharLMScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_bar()
         with Horizontal(id="corpus-bar"):
+            source = self.charlm.options.corpus
             yield Select(
-                [(f"{name}: {entry.title}", name) for name, entry in CATALOG.items()],
-                prompt="a catalog corpus",
+                corpus_options(source),
+                value=source,
+                allow_blank=False,
                 compact=True,
                 id="corpus-select",
             )
@@ -109,10 +119,7 @@ class DatasetScreen(CharLMScreen):
         # what the app loads at start: setting the widgets below must not load it again
         self._source = source
         self._requested: tuple[str, bool] | None = (source, newlines)
-        if source in CATALOG:
-            # set after mount: a value given to Select() is not shown until it changes
-            self.query_one("#corpus-select", Select).value = source
-        else:
+        if source not in CATALOG:
             self.query_one("#path-input", Input).value = source
         self.query_one("#newlines", Checkbox).value = newlines
         self.watch(self.app, "dataset", self._show_dataset)
@@ -133,8 +140,8 @@ class DatasetScreen(CharLMScreen):
 
     @on(Select.Changed, "#corpus-select")
     def _corpus_chosen(self, event: Select.Changed) -> None:
-        if not isinstance(event.value, str):
-            return  # the blank prompt
+        if not isinstance(event.value, str) or event.value == self._source:
+            return  # the picker showing what is open already
         self._source = event.value
         box = self.query_one("#newlines", Checkbox)
         if box.value != (event.value == "sherlock"):
@@ -210,6 +217,13 @@ class DatasetScreen(CharLMScreen):
         self._source = corpus.name
         self._requested = (corpus.name, corpus.newlines_to_spaces)
 
+    def _show_file(self, path: str) -> None:
+        """A file is open: the picker lists it under the catalog and shows it."""
+        picker = self.query_one("#corpus-select", Select)
+        with self.prevent(Select.Changed):
+            picker.set_options(corpus_options(path))
+            picker.value = path
+
     # --- what the dataset holds -------------------------------------------------------
 
     def _show_dataset(self, dataset: Dataset | None) -> None:
@@ -222,6 +236,8 @@ class DatasetScreen(CharLMScreen):
             self.query_one("#dataset-message", Static).update(escape(loaded))
         if corpus.fallback_reason is not None:
             self._show_fallback(dataset)
+        elif corpus.name not in CATALOG:
+            self._show_file(corpus.source)
         refs = dataset.references
         title = CATALOG[corpus.name].title if corpus.name in CATALOG else Path(corpus.source).name
         summary = Text()
