@@ -116,11 +116,12 @@ def bigram_limit_model(app: CharLMApp) -> CharModel:
 def post_scripted_run(app: CharLMApp, upto: int, start: int = 0) -> None:
     """Post a fixed run's messages, from eval `start` to step `upto`, as the trainer would.
 
-    The pattern of tests/tui/conftest.py's post_scripted_run, with Sherlock's numbers: 83
+    Made of tests/scripted_run.py's evals, as the TUI tests' runs are, with Sherlock's numbers: 83
     characters, the notebook's 21,459 parameters, 1,000 steps, 400 steps a second.
     """
     from charlm_tui.core import events
     from charlm_tui.tui import messages
+    from tests.scripted_run import scripted_eval  # the TUI tests' scripted runs, too
 
     post = app.post_message
     assert app.dataset is not None, "the corpus loads before any run"
@@ -141,28 +142,18 @@ def post_scripted_run(app: CharLMApp, upto: int, start: int = 0) -> None:
         if step <= start:
             continue
         elapsed = step / 400
-        stepped = events.StepCompleted(
-            step=step,
-            total_steps=TOTAL_STEPS,
-            loss=train_loss,
-            lr=1e-3,
+        last = step + EVAL_EVERY > upto
+        reported = scripted_eval(
+            step,
+            TOTAL_STEPS,
+            (train_loss, val_loss),
+            best,
             elapsed_s=elapsed,
             tokens_per_s=6400.0,
-        )
-        last = step + EVAL_EVERY > upto
-        sample = SAMPLES[min(len(SAMPLES) - 1, step // 120)]
-        evaluated = events.EvalCompleted(
-            step=step,
-            total_steps=TOTAL_STEPS,
-            train_loss=train_loss,
-            val_loss=val_loss,
-            best_val_loss=best,
-            is_best=True,
-            elapsed_s=elapsed,
-            sample=sample,
+            sample=SAMPLES[min(len(SAMPLES) - 1, step // 120)],
         )
         snapshot = bigram_limit_model(app) if last else None
-        post(messages.RunReported((stepped, evaluated), snapshot))
+        post(messages.RunReported(reported, snapshot))
     saved = events.CheckpointSaved(
         step=upto, path=Path("runs/sherlock-bigram/last.safetensors"), reason="last"
     )

@@ -358,17 +358,27 @@ def load_corpus(
     errors: str = "strict",
     download: bool = True,
     progress: ProgressCallback | None = None,
+    fallback: bool = False,
 ) -> Corpus:
     """Load a catalog corpus or a local file, validated and normalised.
 
     `newlines_to_spaces` reproduces the notebook (N1), where the text is one long line.
+    With `fallback`, the default corpus, when it cannot be had (no cache, no mirror, no
+    network), gives python-docs with newlines kept instead; its `fallback_reason` says why,
+    and how to get the default, in the user's words (a first start offline opens on a
+    corpus, not on an error).
     """
     key = str(name_or_path)
     if key == FALLBACK_CORPUS:
         text, source = fallback_text(), "pydoc_data.topics"
     elif key in CATALOG:
         entry = CATALOG[key]
-        data, source = fetch_entry_bytes(entry, download=download, progress=progress)
+        try:
+            data, source = fetch_entry_bytes(entry, download=download, progress=progress)
+        except CorpusUnavailable as exc:
+            if not (fallback and key == DEFAULT_CORPUS):
+                raise
+            return _fallback_corpus(exc.problems)
         text = decode_text(data, source=source)
         if entry.name == "sherlock":
             text = normalize_sherlock(text)
@@ -388,35 +398,8 @@ def load_corpus(
     return Corpus(name=name, text=text, source=source, newlines_to_spaces=newlines_to_spaces)
 
 
-def load_corpus_or_fallback(
-    name_or_path: str | Path = DEFAULT_CORPUS,
-    *,
-    fallback: bool = True,
-    newlines_to_spaces: bool = False,
-    encoding: str = "utf-8",
-    errors: str = "strict",
-    download: bool = True,
-    progress: ProgressCallback | None = None,
-) -> Corpus:
-    """`load_corpus`, except that the default corpus, when it cannot be had (no cache, no
-    mirror, no network) and `fallback` is on, gives python-docs with newlines kept; its
-    `fallback_reason` says why, and how to get the default, in the user's words.
-
-    For a first start offline: the app opens on a corpus instead of an error.
-    """
-    try:
-        return load_corpus(
-            name_or_path,
-            newlines_to_spaces=newlines_to_spaces,
-            encoding=encoding,
-            errors=errors,
-            download=download,
-            progress=progress,
-        )
-    except CorpusUnavailable as exc:
-        if not fallback or str(name_or_path) != DEFAULT_CORPUS:
-            raise
-        problems = exc.problems
+def _fallback_corpus(problems: list[str]) -> Corpus:
+    """python-docs, with why it was opened instead of the default and how to get that."""
     corpus = load_corpus(FALLBACK_CORPUS, newlines_to_spaces=newlines_default(FALLBACK_CORPUS))
     entry = CATALOG[DEFAULT_CORPUS]
     reason = (

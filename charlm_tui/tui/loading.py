@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from textual.message import Message
 
-from charlm_tui.core.corpus import CorpusError, load_corpus_or_fallback
+from charlm_tui.core.corpus import CorpusError, load_corpus
 from charlm_tui.core.data import CorpusTooSmallError
 from charlm_tui.tui import messages
 from charlm_tui.tui.session import Dataset
@@ -29,13 +29,13 @@ def load_dataset_posting(
 ) -> None:
     """Load `corpus` and build its Dataset; post DatasetLoaded (for load number `request`)
     with it or with the reason there is none. With `fallback`, a default corpus that cannot
-    be had offline gives way to python-docs (see load_corpus_or_fallback)."""
+    be had offline gives way to python-docs (see load_corpus)."""
 
     def progress(done: int, total: int | None) -> None:
         post(messages.CorpusLoadProgressed(done, total))
 
     try:
-        loaded = load_corpus_or_fallback(
+        loaded = load_corpus(
             corpus,
             fallback=fallback,
             newlines_to_spaces=newlines_to_spaces,

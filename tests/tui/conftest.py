@@ -12,6 +12,7 @@ from charlm_tui.core import events
 from charlm_tui.tui import messages
 from charlm_tui.tui.app import CharLMApp
 from charlm_tui.tui.options import TuiOptions
+from tests.scripted_run import scripted_eval
 
 # The tiny corpus (TINY_TEXT, the `tiny_corpus` fixture) is the whole suite's: tests/conftest.py
 
@@ -59,25 +60,17 @@ def post_scripted_run(app: CharLMApp, vocab_size: int, *, evals: int = 6, total:
         train_loss = 3.9 - 0.25 * i
         val_loss = 3.95 - 0.22 * i
         best = min(best, val_loss)
-        stepped = events.StepCompleted(
-            step=step,
-            total_steps=total,
-            loss=train_loss,
-            lr=1e-3,
+        sample = "the clocks were striking thirteen" if i == evals else "xq ke,tw"
+        reported = scripted_eval(
+            step,
+            total,
+            (train_loss, val_loss),
+            best,
             elapsed_s=step * 0.05,
             tokens_per_s=320.0,
+            sample=sample,
         )
-        evaluated = events.EvalCompleted(
-            step=step,
-            total_steps=total,
-            train_loss=train_loss,
-            val_loss=val_loss,
-            best_val_loss=best,
-            is_best=True,
-            elapsed_s=step * 0.05,
-            sample="the clocks were striking thirteen" if i == evals else "xq ke,tw",
-        )
-        app.post_message(messages.RunReported((stepped, evaluated)))
+        app.post_message(messages.RunReported(reported))
     saved = events.CheckpointSaved(
         step=evals * 10, path=Path("runs/demo/last.safetensors"), reason="last"
     )
