@@ -39,6 +39,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# the server is local: no proxy from the environment, nor one an earlier test left in
+# urlopen's global opener (it keeps the proxies of the first call it served)
+LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def wait_for_page(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
     """Poll `url` until it answers 200; False if the server died or the time ran out."""
     deadline = time.monotonic() + timeout
@@ -46,7 +51,7 @@ def wait_for_page(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bo
         if proc.poll() is not None:
             return False
         with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with LOCAL.open(url, timeout=2) as response:
                 if response.status == 200:
                     return True
         time.sleep(0.1)

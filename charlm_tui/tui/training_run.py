@@ -17,8 +17,10 @@ from textual.message import Message
 
 from charlm_tui.core import events
 from charlm_tui.core.control import RunControl
+from charlm_tui.core.corpus import CATALOG, corpus_reference
 from charlm_tui.core.data import CorpusTooSmallError
 from charlm_tui.core.models import CharModel
+from charlm_tui.core.run_folder import RunFolderInUse, claim_run_folder
 from charlm_tui.core.train import TrainConfig, Trainer, TrainResult
 from charlm_tui.tui import messages
 
@@ -71,6 +73,19 @@ class TrainingRun:
         self._thread.start()
 
     def _run(self, drawn: threading.Event | None) -> None:
+        corpus = self.dataset.corpus
+        # a file by its absolute path, so that `charlm eval` of this run finds it
+        recorded = corpus_reference(corpus.name if corpus.name in CATALOG else corpus.source)
+        try:
+            with claim_run_folder(self.out_dir):  # as `charlm train`: one run per folder
+                self._train(drawn, recorded)
+        except (RunFolderInUse, OSError) as exc:
+            self._post_failure(0, f"cannot train in {self.out_dir}: {exc}")
+        finally:
+            self.done.set()
+
+    def _train(self, drawn: threading.Event | None, corpus: str) -> None:
+        """Build the trainer and run it; a failure is posted in words."""
         try:
             self._trainer = Trainer(
                 self.config,
@@ -78,7 +93,7 @@ class TrainingRun:
                 out_dir=self.out_dir,
                 on_event=self.report,
                 vocab=self.dataset.vocab,
-                corpus_name=self.dataset.corpus.name,
+                corpus_name=corpus,
             )
             if drawn is not None:
                 drawn.wait(UI_SETTLE_TIMEOUT_S)
@@ -88,8 +103,6 @@ class TrainingRun:
         except Exception as exc:  # an unexpected failure still ends in words, not a trace
             step = self._trainer.step if self._trainer is not None else 0
             self._post_failure(step, f"training failed: {type(exc).__name__}: {exc}")
-        finally:
-            self.done.set()
 
     def report(self, event: events.TrainingEvent) -> None:
         """The trainer's callback, on the run's thread: the start and the end go at once,

@@ -3,6 +3,7 @@ itself and says why, instead of waiting on an error."""
 
 from __future__ import annotations
 
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(var, "http://127.0.0.1:9")
     for var in ("no_proxy", "NO_PROXY"):
         monkeypatch.delenv(var, raising=False)
+    # urlopen keeps the opener (and the dead proxy) of its first call: later tests get a new one
+    monkeypatch.setattr(urllib.request, "_opener", None)
 
 
 async def test_offline_first_start_opens_python_docs_and_says_why(offline, make_app) -> None:
