@@ -499,7 +499,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         config.device = device
     corpus = load_corpus_arg(args, corpus_arg, newlines)
     config.newlines_to_spaces = corpus.newlines_to_spaces
-    return _train_in_run_folder(args, config, corpus, corpus_arg, device, resume_state)
+    return _train_in_run_folder(args, config, corpus, device, resume_state)
 
 
 def _run_folder(args: argparse.Namespace, model: str) -> tuple[Path | None, bool]:
@@ -524,13 +524,11 @@ def _train_in_run_folder(
     args: argparse.Namespace,
     config: Any,
     corpus: Any,
-    corpus_arg: str | None,
     device: str | None,
     resume_state: Any = None,
 ) -> int:
     """Claim the run folder (a lock, and no other run's files), train, report, release."""
     from charlm_tui.core.control import RunControl
-    from charlm_tui.core.corpus import corpus_reference
     from charlm_tui.core.run_folder import claim_run_folder, discard_if_empty
     from charlm_tui.core.train import Trainer
 
@@ -554,7 +552,7 @@ def _train_in_run_folder(
                 corpus.text,
                 out_dir=out_dir,
                 on_event=reporter,
-                corpus_name=corpus_reference(corpus_arg),  # "sherlock" when no --corpus given
+                corpus_name=corpus.reference,  # "sherlock" when no --corpus given
                 vocab=None,
             )
             if resume_state is not None:

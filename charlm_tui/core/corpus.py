@@ -120,6 +120,7 @@ class Corpus:
     name: str
     text: str
     source: str
+    reference: str  # what a run records to find it again (see corpus_reference)
     newlines_to_spaces: bool = False
     fallback_reason: str | None = None  # why this corpus was opened in place of the default
 
@@ -395,7 +396,13 @@ def load_corpus(
     if newlines_to_spaces:
         text = text.replace("\n", " ")
     name = key if key in CATALOG else Path(key).name
-    return Corpus(name=name, text=text, source=source, newlines_to_spaces=newlines_to_spaces)
+    return Corpus(
+        name=name,
+        text=text,
+        source=source,
+        reference=corpus_reference(key),
+        newlines_to_spaces=newlines_to_spaces,
+    )
 
 
 def _fallback_corpus(problems: list[str]) -> Corpus:

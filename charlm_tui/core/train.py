@@ -777,7 +777,7 @@ class Trainer:
                 return self.step, last_loss
             loaded = load_model(best, device=self.device)
             best_loss = evaluate_loss(
-                loaded.model, self.split.val, self.block_size, 64, self.device
+                loaded.model, self.split.val, self.block_size, device=self.device
             )
             if best_loss < last_loss:
                 return best_step, best_loss

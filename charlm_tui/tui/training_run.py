@@ -17,7 +17,6 @@ from textual.message import Message
 
 from charlm_tui.core import events
 from charlm_tui.core.control import RunControl
-from charlm_tui.core.corpus import CATALOG, corpus_reference
 from charlm_tui.core.data import CorpusTooSmallError
 from charlm_tui.core.models import CharModel
 from charlm_tui.core.run_folder import RunFolderInUse, claim_run_folder
@@ -73,18 +72,15 @@ class TrainingRun:
         self._thread.start()
 
     def _run(self, drawn: threading.Event | None) -> None:
-        corpus = self.dataset.corpus
-        # a file by its absolute path, so that `charlm eval` of this run finds it
-        recorded = corpus_reference(corpus.name if corpus.name in CATALOG else corpus.source)
         try:
             with claim_run_folder(self.out_dir):  # as `charlm train`: one run per folder
-                self._train(drawn, recorded)
+                self._train(drawn)
         except (RunFolderInUse, OSError) as exc:
             self._post_failure(0, f"cannot train in {self.out_dir}: {exc}")
         finally:
             self.done.set()
 
-    def _train(self, drawn: threading.Event | None, corpus: str) -> None:
+    def _train(self, drawn: threading.Event | None) -> None:
         """Build the trainer and run it; a failure is posted in words."""
         try:
             self._trainer = Trainer(
@@ -93,7 +89,7 @@ class TrainingRun:
                 out_dir=self.out_dir,
                 on_event=self.report,
                 vocab=self.dataset.vocab,
-                corpus_name=corpus,
+                corpus_name=self.dataset.corpus.reference,  # a file by its absolute path
             )
             if drawn is not None:
                 drawn.wait(UI_SETTLE_TIMEOUT_S)
