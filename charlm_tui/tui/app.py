@@ -66,7 +66,7 @@ class CharLMApp(App[int]):
     DEFAULT_MODE = "dataset"
     COMMANDS = App.COMMANDS | {CharLMCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-normal"), (110, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (16, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (16, "-tall"), (34, "-roomy")]
     BINDINGS = [
         Binding("1,d", "switch_mode('dataset')", "Dataset", id="dataset", tooltip=GO_DATASET),
         Binding("2,t", "switch_mode('training')", "Train", id="training", tooltip=GO_TRAINING),

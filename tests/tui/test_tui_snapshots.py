@@ -47,6 +47,25 @@ def test_training_screen_mid_run(snap_compare, make_app, tiny_corpus, scripted_r
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_training_screen_with_an_older_sample(
+    snap_compare, make_app, tiny_corpus, scripted_run, size
+) -> None:
+    """The same run after [ [: the fourth eval's sample, its step marked on the chart."""
+    app = make_app(tiny_corpus)
+
+    async def run_before(pilot: Pilot) -> None:
+        await wait_until_loaded(pilot)
+        await pilot.press("2")
+        scripted_run(pilot.app, pilot.app.dataset.vocab.size)
+        await pilot.pause()
+        pilot.app.screen.redraw()
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_training_screen_in_bits_per_char(
     snap_compare, make_app, tiny_corpus, scripted_run, size
 ) -> None:

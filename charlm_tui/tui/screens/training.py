@@ -27,8 +27,11 @@ from charlm_tui.core.models import REGISTRY, build_model
 from charlm_tui.core.train import TrainConfig
 from charlm_tui.tui.screens.base import CharLMScreen
 from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
+from charlm_tui.tui.widgets.sample_browser import SampleBrowser
 
 CHART_COST_FACTOR = 30.0  # during a run, a chart that took t to render waits 30 t to redraw
+
+OLDEST = 1_000_000  # a step of the sample browser past any run's evals: to the first or last
 
 # (TrainConfig field, label, Input type); "eval" is steps_per_epoch or eval_interval
 FIELDS = (
@@ -55,10 +58,6 @@ def eval_field(config: TrainConfig) -> str:
     return "steps_per_epoch" if config.recipe == "notebook" else "eval_interval"
 
 
-def one_line(text: str) -> str:
-    return text.replace("\n", "⏎")
-
-
 class TrainingScreen(CharLMScreen):
     """Model picker and settings on the left; the chart, the numbers and a sample on the right."""
 
@@ -79,8 +78,34 @@ class TrainingScreen(CharLMScreen):
         Binding("u", "cycle_unit", "Unit", tooltip="Chart unit: perplexity, loss, bits per char"),
         Binding("m", "focus_model", "Model", show=False, tooltip="Choose the model"),
         Binding("escape", "leave_form", "Leave form", show=False),
-        Binding("left_square_bracket", "browse_sample(-1)", "Older sample", show=False),
-        Binding("right_square_bracket", "browse_sample(1)", "Newer sample", show=False),
+        Binding(
+            "left_square_bracket",
+            "browse_sample(-1)",
+            "Older sample",
+            show=False,
+            tooltip="Show the sample of the eval before (the chart marks its step)",
+        ),
+        Binding(
+            "right_square_bracket",
+            "browse_sample(1)",
+            "Newer sample",
+            show=False,
+            tooltip="Show the sample of the eval after; at the newest, follow the run",
+        ),
+        Binding(
+            "left_curly_bracket",
+            f"browse_sample({-OLDEST})",
+            "Oldest sample",
+            show=False,
+            tooltip="Show the first eval's sample: the untrained model's text",
+        ),
+        Binding(
+            "right_curly_bracket",
+            f"browse_sample({OLDEST})",
+            "Newest sample",
+            show=False,
+            tooltip="Show the newest sample and follow the run",
+        ),
     ]
 
     def compose(self) -> ComposeResult:
@@ -110,7 +135,7 @@ class TrainingScreen(CharLMScreen):
                 yield Static("", id="loss-explained")
                 yield Static("", id="train-speed")
                 yield ProgressBar(id="train-progress", show_eta=False)
-                yield Static("", id="train-sample")
+                yield SampleBrowser(id="train-sample")
                 yield Static("", id="checkpoint-note")
         yield from self.compose_footer()
 
@@ -119,7 +144,6 @@ class TrainingScreen(CharLMScreen):
         self._seen_version = -1  # run_version the numbers were drawn from
         self._chart_version = -1  # and the chart
         self._chart_drawn_at = 0.0
-        self._sample_index: int | None = None  # None: follow the latest eval
         self._fill_form(self.charlm.train_config)
         self.watch(self.app, "training_state", self._state_changed)
         self.watch(self.app, "dataset", self._dataset_changed, init=False)
@@ -216,7 +240,7 @@ class TrainingScreen(CharLMScreen):
         message.remove_class("-error")
         message.update("")
         if self.charlm.start_training(config):
-            self._sample_index = None
+            self.query_one(SampleBrowser).index = None
 
     def action_pause(self) -> None:
         self.charlm.pause_training()
@@ -247,13 +271,9 @@ class TrainingScreen(CharLMScreen):
         self.action_leave_form()
 
     def action_browse_sample(self, delta: int) -> None:
-        evals = [e for e in self.charlm.history.evals if e.sample]
-        if not evals:
-            return
-        index = len(evals) - 1 if self._sample_index is None else self._sample_index
-        index = max(0, min(len(evals) - 1, index + delta))
-        self._sample_index = None if index == len(evals) - 1 else index
-        self._draw_sample()
+        browser = self.query_one(SampleBrowser)
+        if browser.browse(delta):
+            self.query_one(PerplexityPlot).marked_step = browser.marked_step
 
     @on(Button.Pressed)
     def _button(self, event: Button.Pressed) -> None:
@@ -369,17 +389,9 @@ class TrainingScreen(CharLMScreen):
         )
 
     def _draw_sample(self) -> None:
-        evals = [e for e in self.charlm.history.evals if e.sample]
-        if not evals:
-            self._show("#train-sample", "a sample of the model's text appears at each eval")
-            return
-        index = len(evals) - 1 if self._sample_index is None else self._sample_index
-        event = evals[index]
-        browse = " ([ ] older/newer)" if len(evals) > 1 else ""
-        text = Text()
-        text.append(f"sample at step {event.step:,}{browse}: ", "bold")
-        text.append(one_line(event.sample or ""))
-        self._show("#train-sample", text)
+        browser = self.query_one(SampleBrowser)
+        browser.show_evals(self.charlm.history.evals)
+        self.query_one(PerplexityPlot).marked_step = browser.marked_step
 
     def _show(self, selector: str, content: str | Text) -> None:
         """Put content in a Static; lay the screen out again only if its height can change

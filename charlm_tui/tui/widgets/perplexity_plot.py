@@ -56,6 +56,8 @@ class PerplexityPlot(PlotextPlot):
     """
 
     unit: reactive[str] = reactive("perplexity")
+    marked_step: reactive[int | None] = reactive(None)
+    """The step of the sample the screen shows, when it is not the newest: a vertical line."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -83,6 +85,9 @@ class PerplexityPlot(PlotextPlot):
         self.refresh()
 
     def watch_unit(self) -> None:
+        self.refresh()
+
+    def watch_marked_step(self) -> None:
         self.refresh()
 
     def _points(self, losses: Sequence[float], ceiling: float) -> list[float]:
@@ -132,6 +137,8 @@ class PerplexityPlot(PlotextPlot):
             align: Literal["center", "right"] = "center" if name == "unigram" else "right"
             x = low_step + (high_step - low_step) / 2 if name == "unigram" else high_step
             plt.text(f"{name} {_short(value)}", x=x, y=value, alignment=align)
+        if self.marked_step is not None:
+            plt.vline(self.marked_step, color="yellow")
         if steps:
             train = self._points([e.train_loss for e in self._evals], ceiling)
             val = self._points([e.val_loss for e in self._evals], ceiling)
