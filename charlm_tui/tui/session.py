@@ -6,6 +6,7 @@ touches a widget, so the loading worker can build a `Dataset` off the UI thread.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,7 +15,9 @@ import torch
 from charlm_tui.core import events
 from charlm_tui.core.corpus import Corpus
 from charlm_tui.core.data import Split, encode_corpus, split_ids
+from charlm_tui.core.i18n import _
 from charlm_tui.core.metrics import References, char_frequencies, reference_losses
+from charlm_tui.core.run_log import RunLog
 from charlm_tui.core.vocab import Vocab
 
 
@@ -59,6 +62,30 @@ class RunHistory:
     version: int = 0
     planned_steps: int = 0
     """The steps the run was started for: the screens draw its axes before it reports."""
+
+    @classmethod
+    def from_log(cls, log: RunLog) -> RunHistory:
+        """A finished history from a run folder's metrics: its curve and its samples."""
+        history = cls(planned_steps=max(e.total_steps for e in log.evals))
+        for event in log.evals:
+            history.record(event)
+        last = log.evals[-1].step
+        final_loss = None
+        message = _("the saved run {folder}: {n} evals up to step {step:,}").format(
+            folder=log.folder.name, n=len(log.evals), step=last
+        )
+        if log.final is not None:
+            try:
+                final_loss = float(log.final["val_loss"])
+                message += _("; whole val split: perplexity {ppl:.3f}").format(
+                    ppl=math.exp(final_loss)
+                )
+            except (KeyError, TypeError, ValueError, OverflowError):
+                final_loss = None
+        if log.unreadable:
+            message += _(" ({n} unreadable lines skipped)").format(n=log.unreadable)
+        history.record(events.TrainingFinished(last, "completed", message, final_loss))
+        return history
 
     def record(self, event: events.TrainingEvent) -> None:
         if isinstance(event, events.StepCompleted):

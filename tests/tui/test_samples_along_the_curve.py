@@ -53,3 +53,38 @@ async def test_a_new_eval_does_not_move_a_browsed_sample(make_app, tiny_corpus, 
         assert browser.marked_step == 20
         browser.show_evals(app.history.evals + app.history.evals[-1:])  # one more eval
         assert browser.marked_step == 20
+
+
+async def test_a_saved_run_opens_with_its_curve_and_samples(make_app, tiny_corpus) -> None:
+    """o, a run folder charlm train wrote, Enter: its evals fill the chart and the browser."""
+    from charlm_tui.cli import main
+    from charlm_tui.core.run_log import read_run_log
+
+    argv = ["train", "--corpus", tiny_corpus, "--steps", "40", "--out", "saved", "--quiet"]
+    assert main([*argv, "--threads", "1"]) == 0
+    log = read_run_log("saved")
+    app = make_app(tiny_corpus)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2", "o")
+        await until(pilot, lambda: app.screen.query("#checkpoint-path"))
+        app.screen.query_one("#checkpoint-path").value = "saved/best.safetensors"
+        await pilot.press("enter")
+        await until(pilot, lambda: len(app.history.evals) == len(log.evals))
+        assert app.history.evals == list(log.evals)
+        assert app.training_state == "idle"
+        browser = app.screen.query_one(SampleBrowser)
+        await until(pilot, lambda: "step 40" in str(browser.content))
+        message = str(app.screen.query_one("#train-message").content)
+        assert "saved" in message and "step 40" in message
+        await pilot.press("left_curly_bracket")
+        assert app.screen.query_one(PerplexityPlot).marked_step == 10
+
+        await pilot.press("o")  # a folder with no run: said in words, nothing lost
+        await until(pilot, lambda: app.screen.query("#checkpoint-path"))
+        app.screen.query_one("#checkpoint-path").value = "nowhere"
+        await pilot.press("enter")
+        await pilot.pause()
+        message = str(app.screen.query_one("#train-message").content)
+        assert "no run's metrics there" in message
+        assert app.history.evals == list(log.evals)

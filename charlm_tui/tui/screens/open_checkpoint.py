@@ -1,4 +1,4 @@
-"""Provides OpenCheckpointScreen: a small dialog asking for the path of a checkpoint."""
+"""Provides OpenCheckpointScreen: a small dialog asking for the path of a checkpoint (or run)."""
 
 from __future__ import annotations
 
@@ -31,13 +31,14 @@ class OpenCheckpointScreen(ModalScreen[str | None]):
     }
     """
 
-    def __init__(self, default: str = "") -> None:
+    def __init__(self, default: str = "", prompt: str | None = None) -> None:
         super().__init__()
         self.default = default
+        self.prompt = prompt
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Open a checkpoint (.safetensors): Enter opens, Esc cancels")
+            yield Label(self.prompt or "Open a checkpoint (.safetensors): Enter opens, Esc cancels")
             yield Input(self.default, suggester=PathSuggester(), compact=True, id="checkpoint-path")
 
     @on(Input.Submitted)

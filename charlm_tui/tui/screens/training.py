@@ -22,15 +22,20 @@ from textual.binding import Binding
 from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 
+from charlm_tui.core.i18n import _
 from charlm_tui.core.metrics import UNITS, chance_of_right, perplexity
 from charlm_tui.core.models import REGISTRY, build_model
+from charlm_tui.core.run_log import RunLogError, read_run_log
 from charlm_tui.core.train import TrainConfig
 from charlm_tui.tui.screens.base import CharLMScreen
+from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
+from charlm_tui.tui.session import RunHistory
 from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
 from charlm_tui.tui.widgets.sample_browser import SampleBrowser
 
 CHART_COST_FACTOR = 30.0  # during a run, a chart that took t to render waits 30 t to redraw
 
+BAD_ENDS = ("error", "non_finite")
 OLDEST = 1_000_000  # a step of the sample browser past any run's evals: to the first or last
 
 # (TrainConfig field, label, Input type); "eval" is steps_per_epoch or eval_interval
@@ -77,6 +82,13 @@ class TrainingScreen(CharLMScreen):
         Binding("w", "save", "Save", tooltip="Save a checkpoint at the next step"),
         Binding("u", "cycle_unit", "Unit", tooltip="Chart unit: perplexity, loss, bits per char"),
         Binding("m", "focus_model", "Model", show=False, tooltip="Choose the model"),
+        Binding(
+            "o",
+            "open_run",
+            "Open run",
+            show=False,
+            tooltip="Show a saved run's curve and samples (its folder or a checkpoint in it)",
+        ),
         Binding("escape", "leave_form", "Leave form", show=False),
         Binding(
             "left_square_bracket",
@@ -144,6 +156,7 @@ class TrainingScreen(CharLMScreen):
         self._seen_version = -1  # run_version the numbers were drawn from
         self._chart_version = -1  # and the chart
         self._chart_drawn_at = 0.0
+        self._finished_shown: object = None  # the run's end, once said in the message line
         self._fill_form(self.charlm.train_config)
         self.watch(self.app, "training_state", self._state_changed)
         self.watch(self.app, "dataset", self._dataset_changed, init=False)
@@ -270,6 +283,34 @@ class TrainingScreen(CharLMScreen):
     def _setting_entered(self) -> None:
         self.action_leave_form()
 
+    def action_open_run(self) -> None:
+        if self.charlm.training_state in ("starting", "running", "paused", "stopping"):
+            self._say(_("A run is training: stop it (x) before opening a saved one."), error=True)
+            return
+        last = self.charlm.history.last_checkpoint
+        default = str(Path(last.path).parent) if last is not None else ""
+        prompt = _("Open a saved run (its folder or a checkpoint in it): Enter opens, Esc cancels")
+        self.app.push_screen(OpenCheckpointScreen(default, prompt), self._run_chosen)
+
+    def _run_chosen(self, path: str | None) -> None:
+        if not path:
+            return
+        try:
+            log = read_run_log(path)
+        except RunLogError as exc:
+            self._say(str(exc), error=True)
+            return
+        app = self.charlm
+        app.history = RunHistory.from_log(log)
+        self.query_one(SampleBrowser).index = None
+        app.run_version += 1
+        self.redraw()
+
+    def _say(self, message: str, *, error: bool = False) -> None:
+        widget = self.query_one("#train-message", Static)
+        widget.update(Text(message))
+        widget.set_class(error, "-error")
+
     def action_browse_sample(self, delta: int) -> None:
         browser = self.query_one(SampleBrowser)
         if browser.browse(delta):
@@ -330,10 +371,11 @@ class TrainingScreen(CharLMScreen):
             self._show("#checkpoint-note", note)
         elif history.finished is None:
             self._show("#checkpoint-note", "")
-        if history.finished is not None:
-            message = self.query_one("#train-message", Static)
-            message.update(Text(history.finished.message or history.finished.reason))
-            message.set_class(history.finished.reason in ("error", "non_finite"), "-error")
+        finished = history.finished
+        if finished is not None and finished is not self._finished_shown:
+            # once: a later message (a refused action) stays until the next run ends
+            self._finished_shown = finished
+            self._say(finished.message or finished.reason, error=finished.reason in BAD_ENDS)
 
     def _draw_numbers(self) -> None:
         app = self.charlm
