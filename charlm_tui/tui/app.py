@@ -288,7 +288,7 @@ class CharLMApp(App[int]):
         """Toggle pause; a paused trainer waits at a step boundary."""
         if self.training_run is None:
             return
-        if self.training_state == "running":
+        if self.training_state in ("starting", "running"):  # a starting one pauses at step 0
             self.training_run.control.pause()
             self.training_state = "paused"
         elif self.training_state == "paused":

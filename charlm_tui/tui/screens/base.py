@@ -20,6 +20,9 @@ class CharLMScreen(Screen[None]):
     MODE: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
     """A few sentences for the help screen about this screen."""
+    BAR_SHOWS_STEPS: ClassVar[bool] = True
+    """Whether the mode bar counts a run's steps (the training screen shows them itself: a
+    bar redrawn at every tick drags the whole screen into the compositor's update)."""
 
     @property
     def charlm(self) -> Studio:
@@ -56,6 +59,8 @@ class CharLMScreen(Screen[None]):
         state = app.training_state
         if state != "idle":
             history = app.history
-            progress = f" {history.step:,}/{history.total_steps:,}" if history.total_steps else ""
+            progress = ""
+            if history.total_steps and self.BAR_SHOWS_STEPS:
+                progress = f" {history.step:,}/{history.total_steps:,}"
             parts.append(f"{app.train_config.model} {state}{progress}")
         self.query_one(ModeBar).set_status(*parts)

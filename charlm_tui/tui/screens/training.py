@@ -67,6 +67,7 @@ class TrainingScreen(CharLMScreen):
     """Model picker and settings on the left; the chart, the numbers and a sample on the right."""
 
     MODE = "training"
+    BAR_SHOWS_STEPS = False
     HELP = (
         "Start trains the chosen model on the loaded corpus; the chart fills as it goes. "
         "The loss is the average surprise, -ln p(right character). q = e^-loss is the "
@@ -234,10 +235,13 @@ class TrainingScreen(CharLMScreen):
         for input_ in self.query("#settings Input"):
             input_.disabled = active
         self.query_one("#start", Button).disabled = active
-        self.query_one("#pause", Button).disabled = state not in ("running", "paused")
+        # enabled from "starting" on: restyling them when the run reports would take the
+        # GIL from its first steps (and the run takes them from its first step anyway)
+        controllable = state in ("starting", "running", "paused")
+        self.query_one("#pause", Button).disabled = not controllable
         self.query_one("#pause", Button).label = "Resume" if state == "paused" else "Pause"
-        self.query_one("#stop", Button).disabled = state not in ("running", "paused")
-        self.query_one("#save", Button).disabled = state not in ("running", "paused")
+        self.query_one("#stop", Button).disabled = not controllable
+        self.query_one("#save", Button).disabled = not controllable
         self.redraw()
 
     # --- actions ----------------------------------------------------------------------
