@@ -789,9 +789,18 @@ class Trainer:
         """A CPU copy of the current weights, for generation while training goes on.
 
         A deep copy, not a fresh model: building one would draw its initial weights from
-        the global RNG and shift everything the run draws after it.
+        the global RNG and shift everything the run draws after it. Each tensor is copied
+        straight to the CPU (the deepcopy memo hands over the copies), so a model on a GPU
+        is never doubled in its memory; tied weights stay tied.
         """
-        return copy.deepcopy(self.model).to("cpu").eval()
+        memo: dict[int, Any] = {}
+        for param in self.model.parameters():
+            memo[id(param)] = torch.nn.Parameter(
+                param.detach().to("cpu", copy=True), requires_grad=param.requires_grad
+            )
+        for buffer in self.model.buffers():
+            memo[id(buffer)] = buffer.detach().to("cpu", copy=True)
+        return copy.deepcopy(self.model, memo).to("cpu").eval()
 
 
 class NonFiniteLoss(RuntimeError):

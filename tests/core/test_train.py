@@ -132,6 +132,28 @@ def test_snapshot_copies_the_weights_without_drawing_from_the_global_rng(model) 
     assert not torch.equal(next(trainer.model.parameters()), next(clone.parameters()))
 
 
+def test_snapshot_copies_each_tensor_to_the_cpu_not_on_the_models_device(monkeypatch) -> None:
+    """No deepcopy of a tensor where it lives (on a GPU that would double the model in its
+    memory for a moment); the GPT's tied embedding and head stay one tensor."""
+    trainer = Trainer(tiny_config("gpt", steps=2), TINY_TEXT)
+    copied_in_place: list[torch.Size] = []
+    deepcopy = torch.Tensor.__deepcopy__
+
+    def watched(self, memo):  # noqa: ANN001, ANN202
+        copied_in_place.append(self.shape)
+        return deepcopy(self, memo)
+
+    monkeypatch.setattr(torch.Tensor, "__deepcopy__", watched)
+    clone = trainer.snapshot()
+    assert copied_in_place == []
+    assert all(t.device.type == "cpu" for t in clone.state_dict().values())
+    tied = [(n, p) for n, p in trainer.model.named_parameters(remove_duplicate=False)]
+    shared = {id(p) for _, p in tied if sum(q is p for _, q in tied) > 1}
+    if shared:
+        clone_params = list(clone.named_parameters(remove_duplicate=False))
+        assert len({id(p) for _, p in clone_params}) == len({id(p) for _, p in tied})
+
+
 def test_a_learning_rate_that_drives_the_loss_to_inf_stops_with_a_reason(tmp_path) -> None:
     seen: list[object] = []
     config = tiny_config(lr=1e30, steps=200)
