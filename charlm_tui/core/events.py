@@ -76,7 +76,7 @@ class CheckpointSaved:
 
     step: int
     path: Path
-    reason: Literal["best", "last", "stop", "final"]
+    reason: Literal["best", "last", "stop"]
 
 
 @dataclass(frozen=True)
