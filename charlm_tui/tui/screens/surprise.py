@@ -56,26 +56,28 @@ def clean_text(text: str) -> str:
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def summary(result: Surprise) -> str:
-    """`2.345 bits/char · 120 characters, 2 unknown` for one model's map."""
-    parts = []
+def average_line(result: Surprise) -> str:
+    """`2.345 bits/char`, eval's number, or why there is none yet."""
     average = result.bits_per_char
     if average is None:
-        parts.append(_("no average yet (2 known characters needed)"))
-    else:
-        parts.append(_("{bits:.3f} bits/char").format(bits=average))
-    parts.append(
-        ngettext("{n:,} character", "{n:,} characters", result.n_chars).format(n=result.n_chars)
+        return _("no average yet: 2 known characters needed")
+    return _("{bits:.3f} bits/char").format(bits=average)
+
+
+def count_line(result: Surprise) -> str:
+    """`120 characters · 2 unknown (dropped)`."""
+    line = ngettext("{n:,} character", "{n:,} characters", result.n_chars).format(
+        n=result.n_chars
     )
     if result.n_unknown:
-        parts.append(_("{n:,} unknown").format(n=result.n_unknown))
-    return " · ".join(parts)
+        line += " · " + _("{n:,} unknown (dropped)").format(n=result.n_unknown)
+    return line
 
 
 class SurpriseScreen(CharLMScreen):
     """The text on top, then one heat-map per model (two side by side when comparing)."""
 
-    MODE = "surprise"
+    MODE = "surprise heat-map"
     HELP = N_(
         "Type or paste a text: each character's background shows how surprised the model "
         "was to see it, −log2 p in bits (green: expected, red: 8 bits or more, a 1-in-256 "
@@ -124,7 +126,7 @@ class SurpriseScreen(CharLMScreen):
         border-left: none;
     }
     .surprise-head {
-        height: auto;
+        height: 3;
         padding: 0 1;
         background: $panel;
     }
@@ -241,11 +243,15 @@ class SurpriseScreen(CharLMScreen):
     def _draw_heads(self) -> None:
         for index, key in enumerate(("a", "b")):
             source, result = self.sources[index], self.results[index]
-            head = Text(no_wrap=False)
+            head = Text(no_wrap=True, overflow="ellipsis")
             if source is not None:
-                head.append(f"{'AB'[index]}  ", "bold reverse")
+                head.append(f" {'AB'[index]} ", "bold reverse")
                 head.append(" " + source.label + "\n", "bold")
-                head.append(summary(result) if result is not None else "…")
+                if result is not None:
+                    head.append(average_line(result), "bold")
+                    head.append("\n" + count_line(result))
+                else:
+                    head.append("…\n")
             self.query_one(f"#surprise-{key}-head", Static).update(head)
         self.query_one("#surprise-diff", Static).update(self._difference())
 
