@@ -228,3 +228,22 @@ async def test_the_console_opens_it_with_its_model_and_seed(
         assert screen.sources[0].model is console._source.model
         assert screen.sources[0].block_size == app.train_config.block_size
         assert screen.query_one("#surprise-input", TextArea).text == "Wat"
+
+
+async def test_the_heat_map_speaks_japanese(make_app, tiny_corpus, scripted_run) -> None:
+    """Under Japanese the numbers read ビット/文字 and the legend names the vocabulary (語彙)."""
+    from charlm_tui.core.i18n import set_language
+
+    set_language("ja")
+    try:
+        app = make_app(tiny_corpus)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await console_with_counted_bigram(pilot, scripted_run)
+            await pilot.press(*"Holmes", "ctrl+s")
+            screen = await scored(pilot)
+            head = str(screen.query_one("#surprise-a-head").render())
+            assert f"{screen.results[0].bits_per_char:.3f} ビット/文字" in head
+            assert "6 文字" in head
+            assert "語彙にない" in str(screen.query_one("#surprise-legend").render())
+    finally:
+        set_language("en")
