@@ -127,6 +127,8 @@ class SurpriseScreen(CharLMScreen):
     }
     .surprise-head {
         height: 3;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         padding: 0 1;
         background: $panel;
     }
@@ -243,7 +245,7 @@ class SurpriseScreen(CharLMScreen):
     def _draw_heads(self) -> None:
         for index, key in enumerate(("a", "b")):
             source, result = self.sources[index], self.results[index]
-            head = Text(no_wrap=True, overflow="ellipsis")
+            head = Text()
             if source is not None:
                 head.append(f" {'AB'[index]} ", "bold reverse")
                 head.append(" " + source.label + "\n", "bold")
