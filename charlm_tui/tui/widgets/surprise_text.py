@@ -17,8 +17,15 @@ from charlm_tui.core.i18n import _
 from charlm_tui.core.surprise import Surprise
 
 SCALE_MAX_BITS = 8.0  # 8 bits: a 1-in-256 guess; everything above is as red as it gets
-# low surprise (expected) is green, 4 bits amber, 8+ bits red
-STOPS = ((0.0, (27, 94, 32)), (0.5, (249, 168, 37)), (1.0, (183, 28, 28)))
+# expected (0 bits) dark green, 2 bits light green, 4 amber, 6 orange, 8+ red: five stops,
+# so that the ramp never passes through a muddy olive between green and amber
+STOPS = (
+    (0.0, (27, 94, 32)),
+    (0.25, (124, 179, 66)),
+    (0.5, (249, 168, 37)),
+    (0.75, (239, 108, 0)),
+    (1.0, (183, 28, 28)),
+)
 UNKNOWN = Style(color="white", bgcolor=Color.from_rgb(90, 60, 180), underline=True, bold=True)
 UNPREDICTED = Style(dim=True)
 CONTROL_LABELS = {"\n": "⏎", "\t": "⇥", "\r": "␍"}
