@@ -66,9 +66,7 @@ def average_line(result: Surprise) -> str:
 
 def count_line(result: Surprise) -> str:
     """`120 characters · 2 unknown (dropped)`."""
-    line = ngettext("{n:,} character", "{n:,} characters", result.n_chars).format(
-        n=result.n_chars
-    )
+    line = ngettext("{n:,} character", "{n:,} characters", result.n_chars).format(n=result.n_chars)
     if result.n_unknown:
         line += " · " + _("{n:,} unknown (dropped)").format(n=result.n_unknown)
     return line
