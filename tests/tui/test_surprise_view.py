@@ -247,3 +247,29 @@ async def test_the_heat_map_speaks_japanese(make_app, tiny_corpus, scripted_run)
             assert "語彙にない" in str(screen.query_one("#surprise-legend").render())
     finally:
         set_language("en")
+
+
+def test_rows_wrap_whole_words_and_keep_every_character() -> None:
+    """The map's rows: words move whole to the next row, a word wider than a row is cut,
+    a line break ends its row (drawn as ⏎), and no character is lost, spaces included."""
+    from charlm_tui.core.vocab import Vocab
+    from charlm_tui.tui.widgets.surprise_text import HeatCells
+
+    text = "Holmes sat in his chair,\nwith a supercalifragilistic grin.\n\nEnd"
+    vocab = Vocab.from_text(text)
+    torch.manual_seed(0)
+    result = surprise(build_model("bigram", vocab.size).eval(), vocab, text, 16)
+    cells = HeatCells.of(result)
+    rows = ["".join(cells.glyphs[a:b]) for a, b in cells.rows(12)]
+    assert rows == [
+        "Holmes sat ",
+        "in his ",
+        "chair,⏎",
+        "with a ",
+        "supercalifra",
+        "gilistic ",
+        "grin.⏎",
+        "⏎",
+        "End",
+    ]
+    assert "".join(rows) == text.replace("\n", "⏎")

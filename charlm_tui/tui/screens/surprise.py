@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Static, TextArea
 from textual.worker import get_current_worker
@@ -29,7 +29,7 @@ from charlm_tui.core.vocab import Vocab
 from charlm_tui.tui.screens.base import CharLMScreen
 from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
 from charlm_tui.tui.widgets.mode_bar import ModeBar
-from charlm_tui.tui.widgets.surprise_text import SurpriseMap, legend
+from charlm_tui.tui.widgets.surprise_text import HeatCells, SurpriseMap, legend
 
 DEBOUNCE_S = 0.25  # recompute once the typing pauses this long, not at every key
 MAX_CHARS = 20_000  # a longer paste is scored on its beginning (the map would crawl)
@@ -130,9 +130,6 @@ class SurpriseScreen(CharLMScreen):
         padding: 0 1;
         background: $panel;
     }
-    .surprise-scroll {
-        height: 1fr;
-    }
     #surprise-diff {
         height: auto;
         padding: 0 1;
@@ -165,8 +162,7 @@ class SurpriseScreen(CharLMScreen):
             for key in ("a", "b"):
                 with Vertical(id=f"surprise-{key}", classes="surprise-column"):
                     yield Static("", id=f"surprise-{key}-head", classes="surprise-head")
-                    with VerticalScroll(classes="surprise-scroll"):
-                        yield SurpriseMap(id=f"surprise-{key}-map")
+                    yield SurpriseMap(id=f"surprise-{key}-map")
         yield Static("", id="surprise-diff")
         yield from self.compose_footer()
 
@@ -202,32 +198,36 @@ class SurpriseScreen(CharLMScreen):
     def _score(self, version: int, text: str, sources: list[HeatSource | None]) -> None:
         worker = get_current_worker()
         shown = text[:MAX_CHARS]
-        results: list[Surprise | str | None] = []
+        results: list[tuple[Surprise, HeatCells] | str | None] = []
         for source in sources:
             if source is None or worker.is_cancelled:
                 results.append(None)
                 continue
             try:
-                results.append(surprise(source.model, source.vocab, shown, source.block_size))
+                result = surprise(source.model, source.vocab, shown, source.block_size)
             except Exception as exc:  # a model that fails says so in its column
                 results.append(_("cannot score this text: {error}").format(error=exc))
+                continue
+            results.append((result, HeatCells.of(result)))  # the styles, made here too
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show, version, results, len(text))
 
-    def _show(self, version: int, results: list[Surprise | str | None], length: int) -> None:
+    def _show(
+        self, version: int, results: list[tuple[Surprise, HeatCells] | str | None], length: int
+    ) -> None:
         if version != self._version:  # an older text's scores, overtaken
             return
         for index, key in enumerate(("a", "b")):
-            result = results[index]
+            scored = results[index]
             heat = self.query_one(f"#surprise-{key}-map", SurpriseMap)
-            self.results[index] = result if isinstance(result, Surprise) else None
-            if isinstance(result, Surprise):
-                if result.n_chars:
-                    heat.show(result)
+            self.results[index] = scored[0] if isinstance(scored, tuple) else None
+            if isinstance(scored, tuple):
+                if scored[0].n_chars:
+                    heat.show(*scored)
                 else:
                     heat.note(_("type or paste a text above"))
-            elif isinstance(result, str):
-                heat.note(result)
+            elif isinstance(scored, str):
+                heat.note(scored)
             elif index == 0:
                 heat.note(_("No model yet: load a corpus (1) or open a checkpoint (ctrl+o)."))
         if length > MAX_CHARS:
