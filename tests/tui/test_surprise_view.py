@@ -273,3 +273,29 @@ def test_rows_wrap_whole_words_and_keep_every_character() -> None:
         "End",
     ]
     assert "".join(rows) == text.replace("\n", "⏎")
+
+
+async def test_a_long_paste_is_scored_on_its_beginning(make_app, tiny_corpus, scripted_run) -> None:
+    """Past MAX_CHARS the map scores the beginning and says so, once, with the way to score
+    the whole (charlm eval --text); the map draws the rows on screen only."""
+    from charlm_tui.tui.screens.surprise import MAX_CHARS
+    from tests.conftest import TINY_TEXT
+
+    app = make_app(tiny_corpus)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await console_with_counted_bigram(pilot, scripted_run)
+        await pilot.press("ctrl+s")
+        screen = await scored(pilot)
+        area = screen.query_one("#surprise-input", TextArea)
+        long_text = TINY_TEXT * (MAX_CHARS // len(TINY_TEXT) + 2)
+        area.load_text(long_text)
+        screen.score_now()
+        await scored(pilot)
+        assert screen.results[0].n_chars == MAX_CHARS
+        area.move_cursor(area.document.end)
+        area.insert("x")  # a later edit: scored again, not said again
+        await scored(pilot)
+        said = [n for n in app._notifications if "charlm eval --text" in str(n.message)]
+        assert len(said) == 1 and f"{MAX_CHARS:,}" in str(said[0].message)
+        heat = screen.query_one("#surprise-a-map")
+        assert heat.virtual_size.height > 200 and heat.plain_rows[0].startswith("It was")

@@ -144,6 +144,7 @@ class SurpriseScreen(CharLMScreen):
         self.results: list[Surprise | None] = [None, None]
         self._timer: Timer | None = None
         self._version = 0  # numbers the computations: only the latest one is shown
+        self._cut = False  # whether the text shown is the first MAX_CHARS of a longer one
 
     def compose_bar(self) -> ComposeResult:
         yield ModeBar("console", id="mode-bar")  # a view of the console's model
@@ -230,7 +231,8 @@ class SurpriseScreen(CharLMScreen):
                 heat.note(scored)
             elif index == 0:
                 heat.note(_("No model yet: load a corpus (1) or open a checkpoint (ctrl+o)."))
-        if length > MAX_CHARS:
+        cut = length > MAX_CHARS
+        if cut and not self._cut:  # said once, when a text first grows past the limit
             self.notify(
                 _(
                     "Scored the first {n:,} of {total:,} characters; "
@@ -238,6 +240,7 @@ class SurpriseScreen(CharLMScreen):
                 ).format(n=MAX_CHARS, total=length),
                 timeout=5,
             )
+        self._cut = cut
         self._draw_heads()
 
     def _draw_heads(self) -> None:
