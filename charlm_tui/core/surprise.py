@@ -16,8 +16,12 @@ for the same text, because it follows eval's own computation step by step:
   window*, so the context restarts every `block_size` characters, exactly as in eval.
   (A left-to-right pass with a sliding context would give an RNN or a GPT more context
   near the start of each window, and a different average.)
-- `block_size` is the run's training window, `eval_block_size(train_config)`, the value
-  `cmd_eval` reads from the checkpoint.
+- `block_size` is the run's training window, `eval_block_size(train_config)`: `cmd_eval`
+  calls the same function for its window.
+
+This function follows eval's windows (eval does not call it): `evaluate_loss` keeps the
+model's own batched loss, which training's evals share, and `tests/core/test_surprise.py`
+holds the two to the same numbers for bigram, MLP, GRU and GPT checkpoints.
 
 Then bits/char = (mean of the per-character losses in nats) / ln 2, the same mean
 `evaluate_loss` takes (it weights each batch's mean loss by its number of targets).
