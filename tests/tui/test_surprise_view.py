@@ -299,3 +299,24 @@ async def test_a_long_paste_is_scored_on_its_beginning(make_app, tiny_corpus, sc
         assert len(said) == 1 and f"{MAX_CHARS:,}" in str(said[0].message)
         heat = screen.query_one("#surprise-a-map")
         assert heat.virtual_size.height > 200 and heat.plain_rows[0].startswith("It was")
+
+
+def test_the_colour_scale_and_the_marks() -> None:
+    """0 bits dark green, 8 bits and beyond red, amber half-way; unknown characters have a
+    colour of their own and an underline (seen without colour too); wide characters keep
+    their two cells, a lone combining mark gets a dot."""
+    from charlm_tui.tui.widgets.surprise_text import (
+        STOPS,
+        UNKNOWN,
+        char_style,
+        scale_rgb,
+        shown_char,
+    )
+
+    assert scale_rgb(0.0) == STOPS[0][1] and scale_rgb(-1.0) == STOPS[0][1]
+    assert scale_rgb(4.0) == STOPS[2][1]
+    assert scale_rgb(8.0) == STOPS[-1][1] == scale_rgb(20.0)
+    assert char_style(None, known=False) is UNKNOWN and UNKNOWN.underline
+    assert char_style(3.0, known=True) == char_style(3.01, known=True)  # 1/16-bit steps
+    assert char_style(3.0, known=True) != char_style(5.0, known=True)
+    assert [shown_char(c) for c in "a\n\t坊\u0301"] == ["a", "⏎", "⇥", "坊", "·"]

@@ -59,11 +59,12 @@ def heat_style(bits: float) -> Style:
 
 
 def shown_char(ch: str) -> str:
-    """A character as the map draws it: line breaks and tabs made visible, any other
-    unprintable character as a middle dot."""
+    """A character as the map draws it, in one cell or two: line breaks and tabs made
+    visible, any other unprintable or zero-width character as a middle dot."""
     if ch in CONTROL_LABELS:
         return CONTROL_LABELS[ch]
-    return ch if ch.isprintable() else "·"
+    # a combining mark alone has no cell of its own to colour
+    return ch if ch.isprintable() and cell_len(ch) > 0 else "·"
 
 
 @lru_cache(maxsize=512)
