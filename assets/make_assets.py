@@ -160,14 +160,18 @@ def post_scripted_run(app: CharLMApp, upto: int, start: int = 0) -> None:
     post(messages.RunReported((saved,)))
 
 
+SURPRISE_TEXT = ", for whom she is always the woman, sat in his armchair with his eyes closed."
+
+
 # --- driving the app --------------------------------------------------------------------------
 
 
 def steady_cursor() -> None:
     """No cursor blink (the tests' no_cursor_blink fixture): a frame must not catch it half-way."""
-    from textual.widgets import Input
+    from textual.widgets import Input, TextArea
 
     Input._toggle_cursor = lambda self: None  # type: ignore[method-assign]
+    TextArea._toggle_cursor_blink_visible = lambda self: None  # type: ignore[method-assign]
 
 
 def charlm(pilot: Pilot[int]) -> CharLMApp:
@@ -226,6 +230,11 @@ async def tour(pilot: Pilot[int]) -> dict[str, str]:
     await pilot.press("f1")
     await settle(pilot)
     shots["help"] = shot(pilot)
+    await pilot.press("escape", "ctrl+s")  # the heat-map of the console's model, seed "Holmes"
+    await pilot.press(*SURPRISE_TEXT)
+    pilot.app.screen.score_now()  # type: ignore[attr-defined]  # now, not after a pause
+    await settle(pilot)
+    shots["surprise"] = shot(pilot)
     return shots
 
 

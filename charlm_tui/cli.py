@@ -666,11 +666,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from charlm_tui.core.data import encode_corpus, split_ids
     from charlm_tui.core.metrics import bits_per_char, perplexity
     from charlm_tui.core.runs import load_model
+    from charlm_tui.core.surprise import eval_block_size
     from charlm_tui.core.train import evaluate_loss
 
     loaded = load_model(args.checkpoint)
     tc = loaded.checkpoint.train_config or {}
-    block = int(tc.get("block_size", 64))
+    block = eval_block_size(tc)  # the window the surprise heat-map scores in too
     if args.text:
         text = read_text_file(args.text, encoding=args.encoding, errors=args.encoding_errors)
         unknown = loaded.vocab.unknown_chars(text)

@@ -25,11 +25,14 @@ from textual.containers import Container, Vertical, VerticalScroll
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.models import CharModel, build_model
 from charlm_tui.core.sample import Generator, SamplingOptions, entropy_bits
+from charlm_tui.core.surprise import EVAL_BLOCK_DEFAULT, eval_block_size
 from charlm_tui.core.vocab import Vocab
 from charlm_tui.tui.screens.base import CharLMScreen
 from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
+from charlm_tui.tui.screens.surprise import HeatSource, SurpriseScreen
 from charlm_tui.tui.widgets.next_char_bars import NextCharBars
 from charlm_tui.tui.widgets.sampling_bar import SamplingBar
 from charlm_tui.tui.widgets.seed_input import MAX_SEED, SeedInput
@@ -58,6 +61,7 @@ SHORTER, LONGER = "Generate shorter text", "Generate longer text"
 RESEED = "Next random seed"
 OPEN = "Open a checkpoint file"
 SOURCE = "Model: as trained / untrained / checkpoint"
+SURPRISE = N_("Surprise heat-map: a text coloured by this model's surprise, per character")
 
 
 @dataclass
@@ -67,6 +71,7 @@ class ModelSource:
     model: CharModel
     vocab: Vocab
     label: str
+    eval_block: int = EVAL_BLOCK_DEFAULT  # the window `charlm eval` would score it in
 
 
 def _next_in(values: tuple[int, ...], current: int, delta: int) -> int:
@@ -124,6 +129,8 @@ class GenerateScreen(CharLMScreen):
         Binding("ctrl+l", "clear", "Clear", priority=True, tooltip="Clear the transcript"),
         Binding("l", "clear", show=False),
         Binding("i,enter", "focus_seed", "Type", show=False, tooltip="Type in the seed line"),
+        Binding("ctrl+s", "surprise", N_("Surprise"), priority=True, tooltip=SURPRISE),
+        Binding("h", "surprise", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -178,7 +185,8 @@ class GenerateScreen(CharLMScreen):
                 torch.manual_seed(UNTRAINED_SEED)
                 model = build_model(name, dataset.vocab.size).eval()
             label = f"untrained {name} (seed {UNTRAINED_SEED})"
-            self._untrained = (key, ModelSource(model, dataset.vocab, label))
+            block = self.charlm.train_config.block_size
+            self._untrained = (key, ModelSource(model, dataset.vocab, label, block))
         return self._untrained[1]
 
     def _resolve_source(self) -> ModelSource | None:
@@ -188,7 +196,7 @@ class GenerateScreen(CharLMScreen):
         if self.source_kind == "latest" and app.snapshot is not None and app.dataset is not None:
             step = app.history.evals[-1].step if app.history.evals else app.history.step
             label = f"{app.train_config.model} as trained, step {step:,}"
-            return ModelSource(app.snapshot, app.dataset.vocab, label)
+            return ModelSource(app.snapshot, app.dataset.vocab, label, app.train_config.block_size)
         return self._untrained_source()
 
     def _snapshot_changed(self) -> None:
@@ -238,7 +246,8 @@ class GenerateScreen(CharLMScreen):
             self.app.call_from_thread(self._warn, f"cannot read {path}: {exc.strerror or exc}")
             return
         label = f"{loaded.name} from {path.name} (step {loaded.checkpoint.step:,})"
-        source = ModelSource(loaded.model, loaded.vocab, label)
+        block = eval_block_size(loaded.checkpoint.train_config)
+        source = ModelSource(loaded.model, loaded.vocab, label, block)
         self.app.call_from_thread(self._use_checkpoint, source)
 
     def _use_checkpoint(self, source: ModelSource) -> None:
@@ -426,6 +435,15 @@ class GenerateScreen(CharLMScreen):
             self.query_one("#transcript").focus()
         else:
             self.query_one(SeedInput).focus()
+
+    def action_surprise(self) -> None:
+        """Open the surprise heat-map with this model and the seed line's text."""
+        source = self._source
+        if source is None:
+            self.notify(_("No model yet: load a corpus (1) or open a checkpoint (ctrl+o)."))
+            return
+        heat = HeatSource(source.model, source.vocab, source.label, source.eval_block)
+        self.app.push_screen(SurpriseScreen(heat, as_nfc(self.query_one(SeedInput).value)))
 
     def action_focus_seed(self) -> None:
         self.query_one(SeedInput).focus()
