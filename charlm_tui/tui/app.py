@@ -24,8 +24,8 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from charlm_tui.core import events
-from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.corpus import newlines_default
+from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.models import CharModel
 from charlm_tui.core.runs import new_run_dir
 from charlm_tui.core.settings import Settings

@@ -13,7 +13,7 @@ twice a second, so a screen only has to keep it current.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 from textual.theme import Theme
@@ -85,7 +85,7 @@ class StepCounter(Static):
 class Presenter:
     """Turns presenter mode on and off for an app, and keeps the step counter current."""
 
-    def __init__(self, app: App[object]) -> None:
+    def __init__(self, app: App[Any]) -> None:
         self.app = app
         self.active = False
         self._theme_before: str | None = None

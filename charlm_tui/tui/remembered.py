@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from charlm_tui.core.corpus import CATALOG
 from charlm_tui.core.i18n import _, set_language
@@ -48,12 +48,12 @@ class Remembered:
     def __init__(self, path: Path | None = None) -> None:
         self.path = default_settings_path() if path is None else path
         self.settings, self.problem = load_settings(self.path)
-        self._app: App[object] | None = None
+        self._app: App[Any] | None = None
         self._timer: Timer | None = None
         self._save_failed = False
         self._dirty = False
 
-    def attach(self, app: App[object]) -> None:
+    def attach(self, app: App[Any]) -> None:
         """Save through this app's timers, and tell its user what went wrong."""
         self._app = app
 
