@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.events import Event, Key
 from textual.reactive import var
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.widgets import Input, TextArea
 
 from charlm_tui.core import events
@@ -167,9 +168,9 @@ class CharLMApp(App[int]):
         if self.options.present:
             self.presenter.set(True)
 
-    def _theme_changed(self, theme: object) -> None:
-        if not self.presenter.active:  # presenter mode's own theme is not the user's choice
-            self.remember(theme=self.theme)
+    def _theme_changed(self, theme: Theme) -> None:
+        if not self.presenter.made_theme_change(theme.name):  # only the user's own choice
+            self.remember(theme=theme.name)
 
     def action_toggle_present(self) -> None:
         self.presenter.toggle()

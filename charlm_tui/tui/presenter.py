@@ -89,6 +89,7 @@ class Presenter:
         self.app = app
         self.active = False
         self._theme_before: str | None = None
+        self._restored: str | None = None  # the user's theme, put back on leaving
         self._timer: Timer | None = None
 
     def toggle(self) -> None:
@@ -110,12 +111,22 @@ class Presenter:
         else:
             app.remove_class(PRESENT_CLASS)
             if self._theme_before is not None and app.theme == PRESENT_THEME.name:
+                self._restored = self._theme_before
                 app.theme = self._theme_before
             self.active = False  # last, for the same reason
             if self._timer is not None:
                 self._timer.stop()
                 self._timer = None
         self.show_step()
+
+    def made_theme_change(self, name: str) -> bool:
+        """Whether a theme change (its signal comes later) was this mode's, not the user's."""
+        if self.active or name == PRESENT_THEME.name:
+            return True
+        if name == self._restored:
+            self._restored = None
+            return True
+        return False
 
     def show_step(self) -> None:
         """Put the screen's step in its corner (presenting, with a position), else none."""

@@ -48,11 +48,19 @@ async def test_f12_toggles_presenter_mode_and_the_footer_comes_back(make_app, ti
 
 
 async def test_present_option_starts_in_presenter_mode(make_app, tiny_corpus) -> None:
+    """--present; leaving it puts the default theme back, which is not saved as a choice."""
     app = make_app(tiny_corpus, present=True)
     async with app.run_test(size=AT_80x24) as pilot:
         await loaded(pilot)
         assert app.has_class(PRESENT_CLASS)
         assert app.screen.query_one(SteadyFooter).region.height == 0
+        await pilot.press("shift+f5")  # a clicker's key
+        await pilot.pause()
+        assert not app.has_class(PRESENT_CLASS) and app.theme == "textual-dark"
+        await pilot.press("3", "f3")  # a setting saved, so the file is written
+        await pilot.pause(0.8)
+    assert load_settings()[0].theme is None
+    assert load_settings()[0].temperature == 1.1
 
 
 async def test_the_key_is_in_help_and_the_palette(make_app, tiny_corpus) -> None:
