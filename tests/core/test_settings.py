@@ -132,3 +132,18 @@ def test_a_bad_file_that_cannot_be_moved_aside_says_so(
     assert settings == Settings()
     assert problem is not None and "could not be moved aside (Permission denied)" in problem
     assert path.read_text("utf-8") == "x = = 1"
+
+
+def test_the_problem_is_told_in_japanese_too(tmp_path: Path) -> None:
+    from charlm_tui.core.i18n import set_language
+
+    path = tmp_path / "settings.toml"
+    path.write_text("[sampling]\ntemperature = 9.5\n", "utf-8")
+    set_language("ja")
+    try:
+        problem = load_settings(path)[1]
+    finally:
+        set_language("en")
+    assert problem is not None
+    assert "設定ファイル" in problem and "0（貪欲）から 5 までの数" in problem
+    assert f"{path}.bad" in problem
