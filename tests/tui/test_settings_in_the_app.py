@@ -122,3 +122,22 @@ async def test_the_last_checkpoint_is_offered_in_the_console(make_app, tiny_corp
         from textual.widgets import Input
 
         assert app.screen.query_one(Input).value == "/runs/old/best.safetensors"
+
+
+def test_a_remembered_language_is_spoken_unless_one_is_given(make_app, tiny_corpus) -> None:
+    """The language hook: the remembered language at start, unless --lang gave one."""
+    from charlm_tui.core import i18n
+    from charlm_tui.tui.remembered import apply_settings_language
+
+    save_settings(Settings(language="ja"))
+    try:
+        make_app(tiny_corpus)
+        assert i18n.language() == "ja"
+        i18n.set_language("en")
+        assert apply_settings_language(Settings(language="ja"), "en") is None
+        assert i18n.language() == "en"
+        assert apply_settings_language(Settings(), None) is None
+        assert apply_settings_language(Settings(language="ja"), None) == "ja"
+        assert i18n.language() == "ja"
+    finally:
+        i18n.set_language("en")
