@@ -66,6 +66,8 @@ def tour_position(screen: object) -> tuple[int, int] | None:
 class StepCounter(Static):
     """`3/12` in the top-right corner of a screen, over whatever is drawn there."""
 
+    SCOPED_CSS = False  # its second rule looks at the app's class
+
     DEFAULT_CSS = """
     StepCounter {
         position: absolute;
@@ -78,6 +80,11 @@ class StepCounter(Static):
         background: $primary;
         color: $background;
         text-style: bold;
+        display: none;
+    }
+    /* one left on a screen presenter mode has since left stays out of sight */
+    .-present StepCounter {
+        display: block;
     }
     """
 

@@ -108,6 +108,10 @@ async def test_the_step_counter_follows_the_screens_tour_position(make_app, tiny
         await pilot.press("f12")
         await pilot.pause()
         assert not screen.query(StepCounter)
+        await pilot.press("f12", "2", "f12", "1")  # left on another screen: out of sight
+        await pilot.pause()
+        assert app.screen is screen
+        assert screen.query_one(StepCounter).region.width == 0
 
 
 def test_tour_position_takes_only_a_pair_of_whole_numbers() -> None:
