@@ -181,10 +181,9 @@ def new_app() -> CharLMApp:
     from charlm_tui.tui.app import CharLMApp
     from charlm_tui.tui.options import TuiOptions
 
-    # a settings file of each app's own: the knobs one shot turns must not carry to the next
-    settings = Path(tempfile.mkdtemp(prefix="settings-", dir=".")) / "settings.toml"
+    # remember=False: the knobs one shot turns must not carry to the next
     return CharLMApp(
-        TuiOptions(corpus="sherlock", threads=1, runs_root=Path("runs"), settings_path=settings)
+        TuiOptions(corpus="sherlock", threads=1, runs_root=Path("runs"), remember=False)
     )
 
 

@@ -116,7 +116,7 @@ class CharLMApp(App[int]):
         self._load_request = 0  # numbers the loads: only the latest one's result counts
         self._signals_installed: list[int] = []
         self._key_queue = KeyQueue.for_app(self)
-        self.remembered = Remembered(self.options.settings_path)
+        self.remembered = Remembered(self.options.settings_path, enabled=self.options.remember)
         self.presenter = Presenter(self)
         # the language hook: TuiOptions.lang (--lang), where there is one, wins
         apply_settings_language(self.settings, getattr(self.options, "lang", None))

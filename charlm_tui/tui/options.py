@@ -32,6 +32,7 @@ class TuiOptions:
     install_signal_handlers: bool = False  # run_tui turns this on
     corpus_from_settings: bool = False  # open the remembered corpus instead (no --corpus)
     settings_path: Path | None = None  # the settings file (default: the user config dir)
+    remember: bool = True  # False: the default settings, the file neither read nor written
     present: bool = False  # start in presenter mode (--present)
 
     @classmethod

@@ -45,9 +45,12 @@ def apply_settings_language(settings: Settings, lang_given: str | None) -> str |
 class Remembered:
     """The settings an app holds, and their file."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, enabled: bool = True) -> None:
+        """`enabled=False`: the defaults, kept in memory only (a benchmark's app, the
+        pictures of the README), so the user's file is neither read nor written."""
         self.path = default_settings_path() if path is None else path
-        self.settings, self.problem = load_settings(self.path)
+        self.enabled = enabled
+        self.settings, self.problem = load_settings(self.path) if enabled else (Settings(), None)
         self._app: App[Any] | None = None
         self._timer: Timer | None = None
         self._save_failed = False
@@ -74,7 +77,7 @@ class Remembered:
     def save_now(self) -> bool:
         """Write the settings if they changed; False (and a notice, once) when that fails."""
         self._timer = None
-        if not self._dirty:
+        if not self._dirty or not self.enabled:
             return True
         try:
             save_settings(self.settings, self.path)

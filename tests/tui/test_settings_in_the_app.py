@@ -141,3 +141,16 @@ def test_a_remembered_language_is_spoken_unless_one_is_given(make_app, tiny_corp
         assert i18n.language() == "ja"
     finally:
         i18n.set_language("en")
+
+
+async def test_an_app_told_not_to_remember_leaves_the_file_alone(make_app, tiny_corpus) -> None:
+    """remember=False (the benchmark's app, the README's pictures): defaults, nothing written."""
+    save_settings(Settings(temperature=0.5))
+    before = default_settings_path().read_bytes()
+    app = make_app(tiny_corpus, remember=False)
+    async with app.run_test() as pilot:
+        await loaded(pilot)
+        await pilot.press("3", "f3")
+        assert app.screen.options.temperature == 1.1  # type: ignore[attr-defined]
+        await pilot.pause(0.8)
+    assert default_settings_path().read_bytes() == before
