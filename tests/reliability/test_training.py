@@ -212,7 +212,7 @@ async def test_a_full_disk_in_the_app_is_said_on_the_training_screen(
         real_write_all(fd, data)
 
     monkeypatch.setattr(atomic, "_write_all", disk_fills_up)
-    app = make_app(tiny_corpus)
+    app = make_app(tiny_corpus, remember=False)  # the settings file's writes would count too
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
         await start_run(pilot, 100)
