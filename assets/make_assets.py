@@ -185,7 +185,10 @@ def new_app() -> CharLMApp:
     from charlm_tui.tui.app import CharLMApp
     from charlm_tui.tui.options import TuiOptions
 
-    return CharLMApp(TuiOptions(corpus="sherlock", threads=1, runs_root=Path("runs")))
+    # remember=False: the knobs one shot turns must not carry to the next
+    return CharLMApp(
+        TuiOptions(corpus="sherlock", threads=1, runs_root=Path("runs"), remember=False)
+    )
 
 
 async def settle(pilot: Pilot[int]) -> None:

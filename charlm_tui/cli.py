@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from charlm_tui.core.i18n import _
+
 if TYPE_CHECKING:
     from charlm_tui.core.control import RunControl
 
@@ -184,6 +186,11 @@ def build_parser(tui_alone: bool = False) -> argparse.ArgumentParser:
     )
     add_corpus_args(tui)
     tui.add_argument("--threads", type=int, default=None, help="torch threads (default: cores-1)")
+    tui.add_argument(
+        "--present",
+        action="store_true",
+        help=_("start in presenter mode: no chrome, high contrast (F12 toggles it)"),
+    )
 
     prep = add("prep", "corpus statistics: size, vocabulary with counts, split, references")
     add_corpus_args(prep)

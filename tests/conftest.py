@@ -55,6 +55,15 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
 
 
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """A config dir of each test's own, so no test reads or writes the user's settings and no
+    test sees the settings another one saved (platformdirs honours XDG_CONFIG_HOME)."""
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session", autouse=True)
 def one_torch_thread():
     import torch

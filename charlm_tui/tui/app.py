@@ -13,6 +13,7 @@ import signal
 import threading
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import torch
 from textual.app import App, ScreenStackError
@@ -20,18 +21,23 @@ from textual.binding import Binding
 from textual.events import Event, Key
 from textual.reactive import var
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.widgets import Input, TextArea
 
 from charlm_tui.core import events
 from charlm_tui.core.corpus import newlines_default
+from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.models import CharModel
 from charlm_tui.core.runs import new_run_dir
+from charlm_tui.core.settings import Settings
 from charlm_tui.core.train import TrainConfig, TrainResult
 from charlm_tui.tui import messages
 from charlm_tui.tui.commands import CharLMCommands
 from charlm_tui.tui.key_queue import KeyQueue
 from charlm_tui.tui.loading import load_dataset_posting
 from charlm_tui.tui.options import TuiOptions, default_threads
+from charlm_tui.tui.presenter import Presenter
+from charlm_tui.tui.remembered import Remembered, apply_settings_language, usable_corpus
 from charlm_tui.tui.screens.base import CharLMScreen
 from charlm_tui.tui.screens.dataset import DatasetScreen
 from charlm_tui.tui.screens.generate import GenerateScreen
@@ -51,6 +57,7 @@ GO_TRAINING = "Go to training: train a model, watch the chart"
 GO_CONSOLE = "Go to the console: type and generate text"
 HELP = "Help: keys and what the numbers mean"
 INTERRUPT = "Quit, or copy the text selected in an input"
+PRESENT = N_("Presenter mode: no chrome, large and high contrast, for a projector")
 
 
 class CharLMApp(App[int]):
@@ -76,6 +83,9 @@ class CharLMApp(App[int]):
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit (a run stops at a step and saves)"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+c", "interrupt", show=False, priority=True, tooltip=INTERRUPT),
+        # F5, a clicker's "start presentation", turns a knob in the console: F12 and the
+        # clickers' Shift+F5 ("from here") are free everywhere
+        Binding("f12,shift+f5", "toggle_present", show=False, priority=True, tooltip=PRESENT),
     ]
 
     dataset: var[Dataset | None] = var(None, init=False)
@@ -106,6 +116,12 @@ class CharLMApp(App[int]):
         self._load_request = 0  # numbers the loads: only the latest one's result counts
         self._signals_installed: list[int] = []
         self._key_queue = KeyQueue.for_app(self)
+        self.remembered = Remembered(self.options.settings_path, enabled=self.options.remember)
+        self.presenter = Presenter(self)
+        # the language hook: TuiOptions.lang (--lang), where there is one, wins
+        apply_settings_language(self.settings, getattr(self.options, "lang", None))
+        if self.options.corpus_from_settings:
+            self._open_remembered_corpus()
 
     @property
     def result(self) -> TrainResult | None:
@@ -114,7 +130,53 @@ class CharLMApp(App[int]):
 
     # --- lifecycle --------------------------------------------------------------------
 
+    @property
+    def settings(self) -> Settings:
+        """What the app remembers between runs (core.settings)."""
+        return self.remembered.settings
+
+    def remember(self, **values: object) -> None:
+        """Keep these settings for the next run (saved a moment later)."""
+        self.remembered.change(**values)
+
+    def _open_remembered_corpus(self) -> None:
+        """Without --corpus, the corpus of the last session, if it is still there."""
+        settings = self.settings
+        corpus = usable_corpus(settings.last_corpus)
+        if corpus is None:
+            return
+        self.options = replace(self.options, corpus=corpus)
+        if self.options.newlines_to_spaces is None:
+            self.options.newlines_to_spaces = settings.last_newlines_to_spaces
+
+    def _apply_settings(self) -> None:
+        """The remembered theme, the settings file's problem if any, and the theme watch."""
+        self.remembered.attach(self)
+        theme = self.settings.theme
+        if theme and theme in self.available_themes:
+            self.theme = theme
+        elif theme:
+            self.notify(
+                _("The theme {theme} is not available here; using the default.").format(
+                    theme=theme
+                ),
+                severity="warning",
+            )
+        if self.remembered.problem:
+            self.notify(self.remembered.problem, severity="error", timeout=20)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self.options.present:
+            self.presenter.set(True)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if not self.presenter.made_theme_change(theme.name):  # only the user's own choice
+            self.remember(theme=theme.name)
+
+    def action_toggle_present(self) -> None:
+        self.presenter.toggle()
+
     def on_mount(self) -> None:
+        self._apply_settings()
         torch.set_num_threads(self.threads)
         self._key_queue.start()
         self.set_interval(FOLLOW_INTERVAL_S, self._follow_run)
@@ -150,6 +212,7 @@ class CharLMApp(App[int]):
 
     def on_unmount(self) -> None:
         self._key_queue.stop()
+        self.remembered.save_now()  # a change still waiting for its moment
         # However the app ends (a test's app leaves without exit()), a run must stop, or
         # its thread (paused, or a million steps from the end) keeps the process alive.
         self._let_the_run_end()
@@ -237,6 +300,11 @@ class CharLMApp(App[int]):
         self.load_error = message.error
         if message.dataset is not None:
             self.dataset = message.dataset
+            corpus = message.dataset.corpus
+            if corpus.fallback_reason is None:  # not a stand-in for what was asked
+                self.remember(
+                    last_corpus=corpus.reference, last_newlines_to_spaces=corpus.newlines_to_spaces
+                )
 
     def set_dataset(self, dataset: Dataset) -> None:
         """Use an already-built dataset (tests, and the CLI when it has one)."""
@@ -343,6 +411,9 @@ class CharLMApp(App[int]):
         self._record(event, message.snapshot)
         failed = event.reason in ("error", "non_finite")
         self.training_state = "failed" if failed else "finished"
+        last = self.history.last_checkpoint
+        if last is not None:
+            self.remember(last_checkpoint=str(Path(last.path).resolve()))
         self.notify(event.message or event.reason, severity="error" if failed else "information")
         if self._quit_requested:
             self.exit(0)

@@ -33,7 +33,8 @@ def notebook_in_app_and_alone(
     )
 
     async def in_app(runs_root: Path) -> float:
-        app = CharLMApp(TuiOptions(threads=1, runs_root=runs_root, load_on_start=False))
+        options = TuiOptions(threads=1, runs_root=runs_root, load_on_start=False, remember=False)
+        app = CharLMApp(options)  # remember=False: the user's settings stay as they were
         async with app.run_test(size=(100, 30)) as pilot:
             app.set_dataset(dataset)
             await pilot.press("2")  # the training screen, where a run costs the UI most

@@ -30,6 +30,10 @@ class TuiOptions:
     device: str = "auto"
     load_on_start: bool = True
     install_signal_handlers: bool = False  # run_tui turns this on
+    corpus_from_settings: bool = False  # open the remembered corpus instead (no --corpus)
+    settings_path: Path | None = None  # the settings file (default: the user config dir)
+    remember: bool = True  # False: the default settings, the file neither read nor written
+    present: bool = False  # start in presenter mode (--present)
 
     @classmethod
     def from_namespace(cls, args: argparse.Namespace) -> TuiOptions:
@@ -48,4 +52,6 @@ class TuiOptions:
                 setattr(options, name, Path(given[name]))
         if given.get("out"):
             options.runs_root = Path(given["out"])
+        options.corpus_from_settings = given.get("corpus") is None
+        options.present = bool(given.get("present"))
         return options

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from charlm_tui.core.models import CharModel
+    from charlm_tui.core.settings import Settings
     from charlm_tui.core.train import TrainConfig
     from charlm_tui.tui.options import TuiOptions
     from charlm_tui.tui.session import Dataset, RunHistory
@@ -27,6 +28,11 @@ class Studio(Protocol):
     load_error: str | None
     training_state: str
     run_version: int
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def remember(self, **values: object) -> None: ...
 
     def load_dataset(self, corpus: str, newlines_to_spaces: bool | None = None) -> None: ...
 

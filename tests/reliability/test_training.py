@@ -212,7 +212,7 @@ async def test_a_full_disk_in_the_app_is_said_on_the_training_screen(
         real_write_all(fd, data)
 
     monkeypatch.setattr(atomic, "_write_all", disk_fills_up)
-    app = make_app(tiny_corpus)
+    app = make_app(tiny_corpus, remember=False)  # the settings file's writes would count too
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
         await start_run(pilot, 100)
@@ -398,10 +398,13 @@ def test_the_app_saves_and_exits_when_its_terminal_hangs_up(sessions) -> None:
 
 @posix_only
 def test_the_app_writes_only_its_run_folder(sessions) -> None:
-    """Whole sessions of the app, trained and stopped: new files only in the run folder."""
+    """Whole sessions of the app, trained and stopped: new files only in the run folder
+    (and the settings file, which remembers the corpus and the checkpoint)."""
     for name in ("app sigterm", "app sighup", "app ctrl+c", "app hang up"):
         report = scenario(sessions, name)
-        allowed = re.compile(r"^(work/tiny\.txt|data/charlm-tui/runs/[^/]+/[^/]+)$")
+        allowed = re.compile(
+            r"^(work/tiny\.txt|data/charlm-tui/runs/[^/]+/[^/]+|config/charlm-tui/settings\.toml)$"
+        )
         assert [f for f in report["files"] if not allowed.match(f)] == [], name
 
 

@@ -28,6 +28,7 @@ from textual.worker import get_current_worker
 from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.models import CharModel, build_model
 from charlm_tui.core.sample import Generator, SamplingOptions, entropy_bits
+from charlm_tui.core.settings import Settings
 from charlm_tui.core.surprise import EVAL_BLOCK_DEFAULT, eval_block_size
 from charlm_tui.core.vocab import Vocab
 from charlm_tui.tui.screens.base import CharLMScreen
@@ -81,6 +82,20 @@ def _next_in(values: tuple[int, ...], current: int, delta: int) -> int:
     else:  # a value set elsewhere: step to the nearest listed one in that direction
         index = sum(1 for v in values if 0 < v < current) - (1 if delta < 0 else 0)
     return values[max(0, min(len(values) - 1, index))]
+
+
+def remembered_options(settings: Settings) -> SamplingOptions:
+    """The knobs as they were left last time (the defaults on a first run)."""
+    try:
+        return SamplingOptions(
+            temperature=settings.temperature,
+            top_k=settings.top_k,
+            top_p=settings.top_p,
+            length=settings.length,
+            seed=settings.seed,
+        )
+    except ValueError:  # core.settings checks the same ranges: kept as a safety net
+        return SamplingOptions(seed=1)
 
 
 def _visible(text: str) -> str:
@@ -149,7 +164,7 @@ class GenerateScreen(CharLMScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.options = SamplingOptions(seed=1)
+        self.options = remembered_options(self.charlm.settings)
         # "latest" (the training snapshot, else untrained), "untrained" or "checkpoint"
         self.source_kind = "latest"
         self.checkpoint_source: ModelSource | None = None
@@ -225,7 +240,9 @@ class GenerateScreen(CharLMScreen):
 
     def action_open_checkpoint(self) -> None:
         last = self.charlm.history.last_checkpoint
-        default = str(last.path) if last is not None else ""
+        # this session's latest save, else the checkpoint of the last session
+        default = str(last.path) if last is not None else self.charlm.settings.last_checkpoint
+        default = default or ""
         self.app.push_screen(OpenCheckpointScreen(default), self._checkpoint_chosen)
 
     def _checkpoint_chosen(self, path: str | None) -> None:
@@ -248,9 +265,11 @@ class GenerateScreen(CharLMScreen):
         label = f"{loaded.name} from {path.name} (step {loaded.checkpoint.step:,})"
         block = eval_block_size(loaded.checkpoint.train_config)
         source = ModelSource(loaded.model, loaded.vocab, label, block)
-        self.app.call_from_thread(self._use_checkpoint, source)
+        self.app.call_from_thread(self._use_checkpoint, source, path)
 
-    def _use_checkpoint(self, source: ModelSource) -> None:
+    def _use_checkpoint(self, source: ModelSource, path: Path | None = None) -> None:
+        if path is not None:
+            self.charlm.remember(last_checkpoint=str(path.resolve()))
         self.checkpoint_source = source
         self.source_kind = "checkpoint"
         self._model_changed()
@@ -324,6 +343,10 @@ class GenerateScreen(CharLMScreen):
             self.options = replace(o, seed=(o.seed or 0) + delta)
         self._option_changes.put(self.options)  # the stream under way, if any, takes it
         self._update_bar()
+        o = self.options
+        self.charlm.remember(
+            temperature=o.temperature, top_k=o.top_k, top_p=o.top_p, length=o.length, seed=o.seed
+        )
 
     def _update_bar(self) -> None:
         o = self.options

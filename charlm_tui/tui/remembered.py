@@ -1,0 +1,97 @@
+"""Provides Remembered, the app's settings between runs: loaded at start, saved when changed.
+
+A change is saved a moment later (knobs turned in a burst make one write) and at exit.
+A settings file that cannot be read or written never stops the app: the problem is told
+once, in words, and the settings last for this session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from charlm_tui.core.corpus import CATALOG
+from charlm_tui.core.i18n import _, set_language
+from charlm_tui.core.settings import Settings, default_settings_path, load_settings, save_settings
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.timer import Timer
+
+SAVE_DELAY_S = 0.5
+
+
+def usable_corpus(corpus: str | None) -> str | None:
+    """The remembered corpus if it can be opened now (a catalog name or an existing file)."""
+    if not corpus:
+        return None
+    if corpus in CATALOG or Path(corpus).is_file():
+        return corpus
+    return None  # moved or deleted since: the default opens, quietly
+
+
+def apply_settings_language(settings: Settings, lang_given: str | None) -> str | None:
+    """The language hook: without a --lang of its own, the app speaks the remembered one.
+
+    Returns the language switched to, or None when the flag (or nothing remembered) decides.
+    """
+    if lang_given or not settings.language:
+        return None
+    set_language(settings.language)
+    return settings.language
+
+
+class Remembered:
+    """The settings an app holds, and their file."""
+
+    def __init__(self, path: Path | None = None, *, enabled: bool = True) -> None:
+        """`enabled=False`: the defaults, kept in memory only (a benchmark's app, the
+        pictures of the README), so the user's file is neither read nor written."""
+        self.path = default_settings_path() if path is None else path
+        self.enabled = enabled
+        self.settings, self.problem = load_settings(self.path) if enabled else (Settings(), None)
+        self._app: App[Any] | None = None
+        self._timer: Timer | None = None
+        self._save_failed = False
+        self._dirty = False
+
+    def attach(self, app: App[Any]) -> None:
+        """Save through this app's timers, and tell its user what went wrong."""
+        self._app = app
+
+    def change(self, **values: object) -> None:
+        """Remember new values (Settings field names); saved a moment later."""
+        changed = replace(self.settings, **values)  # type: ignore[arg-type]
+        if changed == self.settings:
+            return
+        self.settings = changed
+        self._dirty = True
+        if self._app is None or not self._app.is_running:
+            self.save_now()
+            return
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self._app.set_timer(SAVE_DELAY_S, self.save_now)
+
+    def save_now(self) -> bool:
+        """Write the settings if they changed; False (and a notice, once) when that fails."""
+        self._timer = None
+        if not self._dirty or not self.enabled:
+            return True
+        try:
+            save_settings(self.settings, self.path)
+        except OSError as exc:
+            if not self._save_failed and self._app is not None:
+                self._app.notify(
+                    _(
+                        "Could not save the settings to {path} ({reason}). They last until "
+                        "you quit; check that folder can be written."
+                    ).format(path=self.path, reason=exc.strerror or exc),
+                    severity="warning",
+                    timeout=10,
+                )
+            self._save_failed = True
+            return False
+        self._dirty = False
+        return True
