@@ -24,6 +24,7 @@ from textual.widgets import Input, TextArea
 
 from charlm_tui.core import events
 from charlm_tui.core.corpus import newlines_default
+from charlm_tui.core.i18n import N_, NAMES, _, language_from_environment, set_language
 from charlm_tui.core.models import CharModel
 from charlm_tui.core.runs import new_run_dir
 from charlm_tui.core.train import TrainConfig, TrainResult
@@ -46,11 +47,13 @@ QUIT_GRACE_S = 30.0  # longest wait for the trainer to reach a step boundary and
 # event took the GIL from the training thread (docs/performance.md).
 FOLLOW_INTERVAL_S = 0.5
 
-GO_DATASET = "Go to the dataset: pick a corpus, see its vocabulary"
-GO_TRAINING = "Go to training: train a model, watch the chart"
-GO_CONSOLE = "Go to the console: type and generate text"
-HELP = "Help: keys and what the numbers mean"
-INTERRUPT = "Quit, or copy the text selected in an input"
+GO_DATASET = N_("Go to the dataset: pick a corpus, see its vocabulary")
+GO_TRAINING = N_("Go to training: train a model, watch the chart")
+GO_CONSOLE = N_("Go to the console: type and generate text")
+HELP = N_("Help: keys and what the numbers mean")
+INTERRUPT = N_("Quit, or copy the text selected in an input")
+QUIT = N_("Quit (a run stops at a step and saves)")
+LANGUAGE = N_("Switch the language: English / 日本語")
 
 
 class CharLMApp(App[int]):
@@ -68,13 +71,17 @@ class CharLMApp(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-normal"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (16, "-tall")]
     BINDINGS = [
-        Binding("1,d", "switch_mode('dataset')", "Dataset", id="dataset", tooltip=GO_DATASET),
-        Binding("2,t", "switch_mode('training')", "Train", id="training", tooltip=GO_TRAINING),
-        Binding("3,g", "switch_mode('console')", "Console", id="console", tooltip=GO_CONSOLE),
-        Binding("f1", "help", "Help", priority=True, id="help", tooltip=HELP),
-        Binding("question_mark", "help", "Help", show=False),
-        Binding("q", "quit", "Quit", id="quit", tooltip="Quit (a run stops at a step and saves)"),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("1,d", "switch_mode('dataset')", N_("Dataset"), id="dataset", tooltip=GO_DATASET),
+        Binding("2,t", "switch_mode('training')", N_("Train"), id="training", tooltip=GO_TRAINING),
+        Binding("3,g", "switch_mode('console')", N_("Console"), id="console", tooltip=GO_CONSOLE),
+        Binding("f1", "help", N_("Help"), priority=True, id="help", tooltip=HELP),
+        Binding("question_mark", "help", N_("Help"), show=False),
+        Binding("q", "quit", N_("Quit"), id="quit", tooltip=QUIT),
+        Binding("ctrl+q", "quit", N_("Quit"), show=False, priority=True),
+        # F2-F10 turn the console's knobs; F12 is free on every screen and types nothing
+        Binding(
+            "f12", "toggle_language", N_("Language"), show=False, priority=True, tooltip=LANGUAGE
+        ),
         Binding("ctrl+c", "interrupt", show=False, priority=True, tooltip=INTERRUPT),
     ]
 
@@ -92,10 +99,14 @@ class CharLMApp(App[int]):
     """Bumps at every training event; screens redraw from `history` when it changes."""
     snapshot_version: var[int] = var(0, init=False)
     """Bumps when `snapshot` (the weights at a recent eval) changes."""
+    lang: var[str] = var("en", init=False)
+    """The interface's language (en or ja); screens redraw their words when it changes.
+    Change it only through apply_language."""
 
     def __init__(self, options: TuiOptions | None = None) -> None:
         super().__init__()
         self.options = options or TuiOptions()
+        self.apply_language(self.options.lang or language_from_environment())
         self.threads = self.options.threads or default_threads()
         self.history = RunHistory()
         self.snapshot: CharModel | None = None
@@ -177,6 +188,22 @@ class CharLMApp(App[int]):
         if self.training_run is not None:
             self.training_run.control.request_stop()
 
+    # --- the language -----------------------------------------------------------------
+
+    def apply_language(self, lang: str) -> None:
+        """Switch the interface to `lang` (one of core.i18n.LANGUAGES): every language change
+        goes through here. The screens, the footer, the mode bar and an open help page
+        redraw their words at once; a run and the console's transcript carry on."""
+        set_language(lang)  # ValueError, in words, for a language there is no catalog for
+        self.options.lang = lang
+        self.lang = lang
+
+    def action_toggle_language(self) -> None:
+        """F12: English to Japanese and back."""
+        new = "en" if self.lang == "ja" else "ja"
+        self.apply_language(new)
+        self.notify(_("Language: {name}").format(name=NAMES[new]), timeout=3)
+
     # --- actions ----------------------------------------------------------------------
 
     def action_help(self) -> None:
@@ -201,7 +228,7 @@ class CharLMApp(App[int]):
                 return
             self._quit_requested = True
             self.stop_training()
-            self.notify("Stopping training at the next step and saving a checkpoint…")
+            self.notify(_("Stopping training at the next step and saving a checkpoint…"))
             self.set_timer(QUIT_GRACE_S, self.exit)
             return
         self.exit(0)
@@ -252,10 +279,12 @@ class CharLMApp(App[int]):
     def start_training(self, config: TrainConfig | None = None) -> bool:
         """Start a run on the current dataset; False (and a notice) when it cannot."""
         if self.dataset is None:
-            self.notify("Load a corpus first (press 1 for the dataset screen).", severity="warning")
+            self.notify(
+                _("Load a corpus first (press 1 for the dataset screen)."), severity="warning"
+            )
             return False
         if self.training_active:
-            self.notify("Training is already running; press x to stop it first.")
+            self.notify(_("Training is already running; press x to stop it first."))
             return False
         config = replace(
             config or self.train_config,
@@ -304,9 +333,9 @@ class CharLMApp(App[int]):
         if self.training_active and self.training_run is not None:
             self.training_run.control.request_save()
             self._manual_save_pending = True
-            self.notify("A checkpoint will be written at the next step.")
+            self.notify(_("A checkpoint will be written at the next step."))
         else:
-            self.notify("Nothing to save: no training is running.")
+            self.notify(_("Nothing to save: no training is running."))
 
     # --- messages from the training run -----------------------------------------------
 
@@ -331,7 +360,8 @@ class CharLMApp(App[int]):
                 event.reason == "stop" or (event.reason == "last" and self._manual_save_pending)
             ):
                 self._manual_save_pending = False
-                self.notify(f"Checkpoint saved at step {event.step:,}: {event.path}", timeout=5)
+                saved = _("Checkpoint saved at step {step:,}: {path}")
+                self.notify(saved.format(step=event.step, path=event.path), timeout=5)
         if message.snapshot is not None:
             self.snapshot = message.snapshot
             self.snapshot_version += 1

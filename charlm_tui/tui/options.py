@@ -30,13 +30,14 @@ class TuiOptions:
     device: str = "auto"
     load_on_start: bool = True
     install_signal_handlers: bool = False  # run_tui turns this on
+    lang: str | None = None  # en or ja; None: as LC_ALL / LC_MESSAGES / LANG say
 
     @classmethod
     def from_namespace(cls, args: argparse.Namespace) -> TuiOptions:
         """From `charlm tui`'s parsed arguments (any it lacks keep their defaults)."""
         given = vars(args)
         options = cls()
-        for name in ("corpus", "encoding", "threads", "model", "device"):
+        for name in ("corpus", "encoding", "threads", "model", "device", "lang"):
             if given.get(name) is not None:
                 setattr(options, name, given[name])
         if given.get("encoding_errors"):

@@ -27,6 +27,9 @@ class Studio(Protocol):
     load_error: str | None
     training_state: str
     run_version: int
+    lang: str
+
+    def apply_language(self, lang: str) -> None: ...
 
     def load_dataset(self, corpus: str, newlines_to_spaces: bool | None = None) -> None: ...
 

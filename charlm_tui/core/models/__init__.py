@@ -17,6 +17,7 @@ from charlm_tui.core.models.base import CharModel, State
 from charlm_tui.core.models.bigram import Bigram, BigramConfig
 from charlm_tui.core.models.gpt import GPT, GPTConfig, sliding_window_mask
 from charlm_tui.core.models.gpt_decode import KVCache
+from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.models.mlp import ContextMLP, MLPConfig
 from charlm_tui.core.models.rnn import CharRNN, GRUConfig, LSTMConfig, RNNConfig
 
@@ -26,7 +27,7 @@ class ModelSpec:
     name: str
     config_cls: type
     model_cls: type[CharModel]
-    description: str
+    description: str  # in English, marked N_: translate where it is shown
 
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -36,24 +37,30 @@ REGISTRY: dict[str, ModelSpec] = {
             "bigram",
             BigramConfig,
             Bigram,
-            "the notebook's model: one-hot -> Linear(V, 128) -> ReLU -> Linear(128, V); "
-            "reads the current character only",
+            N_(
+                "the notebook's model: one-hot -> Linear(V, 128) -> ReLU -> Linear(128, V); "
+                "reads the current character only"
+            ),
         ),
         ModelSpec(
             "mlp",
             MLPConfig,
             ContextMLP,
-            "context-window MLP (Bengio 2003, makemore): the last 8 characters, embedded "
-            "and concatenated, through one tanh layer",
+            N_(
+                "context-window MLP (Bengio 2003, makemore): the last 8 characters, embedded "
+                "and concatenated, through one tanh layer"
+            ),
         ),
-        ModelSpec("gru", GRUConfig, CharRNN, "char-rnn with GRU cells; unbounded context"),
-        ModelSpec("lstm", LSTMConfig, CharRNN, "char-rnn with LSTM cells; unbounded context"),
+        ModelSpec("gru", GRUConfig, CharRNN, N_("char-rnn with GRU cells; unbounded context")),
+        ModelSpec("lstm", LSTMConfig, CharRNN, N_("char-rnn with LSTM cells; unbounded context")),
         ModelSpec(
             "gpt",
             GPTConfig,
             GPT,
-            "small pre-norm transformer with RoPE and a sliding KV cache "
-            "(4 layers, 4 heads, 128 wide, 128-character window)",
+            N_(
+                "small pre-norm transformer with RoPE and a sliding KV cache "
+                "(4 layers, 4 heads, 128 wide, 128-character window)"
+            ),
         ),
     )
 }
@@ -65,9 +72,8 @@ def _spec(name: str) -> ModelSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise ValueError(
-            f"unknown model {name!r}; choose one of: {', '.join(MODEL_NAMES)}"
-        ) from None
+        said = _("unknown model {name!r}; choose one of: {names}")
+        raise ValueError(said.format(name=name, names=", ".join(MODEL_NAMES))) from None
 
 
 def model_config(name: str, vocab_size: int, **overrides: Any) -> Any:

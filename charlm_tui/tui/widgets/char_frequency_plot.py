@@ -11,6 +11,7 @@ from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 from charlm_tui.core.vocab import Vocab, describe_char
+from charlm_tui.core.i18n import _
 
 
 class CharFrequencyPlot(PlotextPlot):
@@ -38,7 +39,7 @@ class CharFrequencyPlot(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         if self._vocab is None or not self._counts:
-            plt.title("character frequencies: no corpus loaded")
+            plt.title(_("character frequencies: no corpus loaded"))
             return
         total = sum(self._counts) or 1
         # each bar takes about three columns once plotext adds its gaps and the y axis
@@ -46,8 +47,11 @@ class CharFrequencyPlot(PlotextPlot):
         order = sorted(range(len(self._counts)), key=lambda i: (-self._counts[i], i))[:fit]
         labels = [describe_char(self._vocab.itos[i])[:2] for i in order]
         shares = [100.0 * self._counts[i] / total for i in order]
-        shown = f"top {len(order)} of {len(self._counts)}" if len(order) < len(self._counts) else ""
-        plt.title(f"character frequencies, % of the text {shown}".rstrip())
+        if len(order) < len(self._counts):
+            title = _("character frequencies, % of the text, top {shown} of {size}")
+        else:
+            title = _("character frequencies, % of the text")
+        plt.title(title.format(shown=len(order), size=len(self._counts)))
         plt.bar(labels, shares, marker="sd", width=0.6)
 
     def render(self) -> RenderResult:

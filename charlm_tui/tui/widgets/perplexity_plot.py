@@ -20,11 +20,12 @@ from textual_plotext import PlotextPlot
 
 from charlm_tui.core.events import EvalCompleted
 from charlm_tui.core.metrics import References, convert
+from charlm_tui.core.i18n import N_, _
 
 UNIT_TITLES = {
-    "perplexity": "perplexity (characters it is choosing between)",
-    "loss": "loss (nats per character)",
-    "bpc": "bits per character",
+    "perplexity": N_("perplexity (characters it is choosing between)"),
+    "loss": N_("loss (nats per character)"),
+    "bpc": N_("bits per character"),
 }
 
 # Markers differ in shape as well as colour, so the chart reads under NO_COLOR.
@@ -96,8 +97,8 @@ class PerplexityPlot(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(f"{UNIT_TITLES[self.unit]}   ⠿ train  • val")
-        plt.xlabel("step")
+        plt.title(_("{unit}   ⠿ train  • val").format(unit=_(UNIT_TITLES[self.unit])))
+        plt.xlabel(_("step"))
         refs = {}
         if self._references is not None:
             refs = {
