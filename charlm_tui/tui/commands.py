@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from charlm_tui.core.i18n import LANGUAGES, NAMES, N_, _
+from charlm_tui.core.i18n import LANGUAGES, N_, NAMES, _
 from charlm_tui.core.metrics import UNITS
 from charlm_tui.tui.keys import key_rows
 from charlm_tui.tui.screens.training import TrainingScreen

@@ -13,11 +13,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.models.base import CharModel, State
 from charlm_tui.core.models.bigram import Bigram, BigramConfig
 from charlm_tui.core.models.gpt import GPT, GPTConfig, sliding_window_mask
 from charlm_tui.core.models.gpt_decode import KVCache
-from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.models.mlp import ContextMLP, MLPConfig
 from charlm_tui.core.models.rnn import CharRNN, GRUConfig, LSTMConfig, RNNConfig
 

@@ -65,9 +65,7 @@ class DatasetScreen(CharLMScreen):
     )
     BINDINGS = [
         Binding("l", "load", N_("Load"), tooltip=N_("Load the corpus again")),
-        Binding(
-            "n", "toggle_newlines", N_("Newlines"), tooltip=N_("Newlines as spaces, or kept")
-        ),
+        Binding("n", "toggle_newlines", N_("Newlines"), tooltip=N_("Newlines as spaces, or kept")),
         Binding(
             "o,slash", "focus_path", N_("Open file"), tooltip=N_("Type the path of a text file")
         ),

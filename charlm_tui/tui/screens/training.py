@@ -20,7 +20,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical, VerticalScroll
-from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Button, Input, ProgressBar, Select, Static
 
 from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.metrics import UNITS, chance_of_right, perplexity
@@ -375,9 +375,7 @@ class TrainingScreen(CharLMScreen):
                 "q = e^-loss = {q:.3f}: {q:.1%} chance of the right char\n"
                 "1/q = {ppl:.1f}: choosing between {ppl:.1f} chars"
             )
-        said = numbers.format(
-            which=_(which), loss=loss, q=q, ppl=perplexity(loss), size=vocab_size
-        )
+        said = numbers.format(which=_(which), loss=loss, q=q, ppl=perplexity(loss), size=vocab_size)
         self._show("#loss-explained", Text(said))
 
     def _draw_speed(self) -> None:
@@ -401,7 +399,11 @@ class TrainingScreen(CharLMScreen):
         self._show(
             "#train-speed",
             _("{step:,}/{total:,} · {rate:,.0f} steps/s · {elapsed} · ETA {eta}").format(
-                step=step, total=total, rate=steps_per_s, elapsed=clock(last.elapsed_s), eta=clock(eta)
+                step=step,
+                total=total,
+                rate=steps_per_s,
+                elapsed=clock(last.elapsed_s),
+                eta=clock(eta),
             ),
         )
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
-from charlm_tui.core.vocab import Vocab, describe_char
 from charlm_tui.core.i18n import _
+from charlm_tui.core.vocab import Vocab, describe_char
 
 
 class CharFrequencyPlot(PlotextPlot):

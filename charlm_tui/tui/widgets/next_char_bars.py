@@ -14,8 +14,8 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
-from charlm_tui.core.vocab import Vocab, describe_char
 from charlm_tui.core.i18n import N_, _
+from charlm_tui.core.vocab import Vocab, describe_char
 
 EIGHTHS = " ▏▎▍▌▋▊▉"
 

@@ -19,8 +19,8 @@ from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 from charlm_tui.core.events import EvalCompleted
-from charlm_tui.core.metrics import References, convert
 from charlm_tui.core.i18n import N_, _
+from charlm_tui.core.metrics import References, convert
 
 UNIT_TITLES = {
     "perplexity": N_("perplexity (characters it is choosing between)"),

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from rich.console import RenderableType
 from rich.text import Text
 from textual.widget import Widget
+
 from charlm_tui.core.i18n import N_, _
 
 # (option, label, keys shown): F-keys work while typing; the bracket keys when not.

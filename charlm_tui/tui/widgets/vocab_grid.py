@@ -13,8 +13,8 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
-from charlm_tui.core.vocab import Vocab, describe_char
 from charlm_tui.core.i18n import _
+from charlm_tui.core.vocab import Vocab, describe_char
 
 MAX_CELLS = 600  # a Japanese corpus has ~2,000 characters; the rest are summarised
 
