@@ -44,7 +44,9 @@ def convert(loss: float, unit: str) -> float:
         return bits_per_char(loss)
     if unit == "loss":
         return loss
-    raise ValueError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
+    raise ValueError(
+        _("unknown unit {unit!r}; choose one of {value}").format(unit=unit, value=", ".join(UNITS))
+    )
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,11 @@ def bf16_faster(
 def resolve_dtype(name: str, device: torch.device | str = "cpu") -> str:
     """`float32` or `bfloat16` for a setting of `auto`, `float32` or `bfloat16`."""
     if name not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)} (got {name!r})")
+        raise ValueError(
+            _("dtype must be one of {value} (got {name!r})").format(
+                value=", ".join(DTYPES), name=name
+            )
+        )
     if name == "auto":
         faster = bf16_native(device) and bf16_faster(device)  # never measured if emulated
         return "bfloat16" if faster else "float32"
