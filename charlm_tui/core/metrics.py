@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from charlm_tui.core.i18n import _
+
 LN2 = math.log(2.0)
 UNITS = ("perplexity", "loss", "bpc")
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from charlm_tui.core.i18n import _
 from charlm_tui.core.models.base import CharModel
 from charlm_tui.core.vocab import UnknownPolicy, Vocab
 
