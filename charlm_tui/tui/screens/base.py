@@ -44,6 +44,10 @@ class CharLMScreen(Screen[None]):
         """The app, as far as a screen needs it."""
         return cast("Studio", self.app)
 
+    def help_text(self) -> str:
+        """HELP in the current language, for the help screen."""
+        return _(self.HELP) if self.HELP else ""
+
     def compose_bar(self) -> ComposeResult:
         yield ModeBar(self.MODE, id="mode-bar")
 

@@ -60,8 +60,8 @@ class DatasetScreen(CharLMScreen):
     HELP = N_(
         "Pick a corpus from the catalog or type the path of any UTF-8 text file. The "
         "vocabulary is every distinct character, sorted: its position is the character's "
-        "id (stoi), and the model sees nothing else. The first 80% of the text trains the "
-        "model, the last 20% checks it."
+        "id (stoi), and the model sees nothing else. The first {train:.0%} of the text trains "
+        "the model, the last {val:.0%} checks it."
     )
     BINDINGS = [
         Binding("l", "load", N_("Load"), tooltip=N_("Load the corpus again")),
@@ -80,6 +80,10 @@ class DatasetScreen(CharLMScreen):
             "c", "focus_corpus", N_("Corpus"), show=False, tooltip=N_("Choose a catalog corpus")
         ),
     ]
+
+    def help_text(self) -> str:
+        # the split's shares are numbers, so that no bare % reads as a format to gettext
+        return _(self.HELP).format(train=0.8, val=0.2)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_bar()

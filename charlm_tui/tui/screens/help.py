@@ -112,9 +112,10 @@ class HelpScreen(Screen[None]):
             name = _(SCREEN_NAMES[mode]) if mode in SCREEN_NAMES else _("this screen")
             title = _("Help: {screen}").format(screen=name)
             yield Static(Text(title, "bold"), classes="help-title")
-            about = getattr(self.for_screen, "HELP", "")
+            help_text = getattr(self.for_screen, "help_text", None)
+            about = help_text() if help_text is not None else ""
             if about:
-                yield Static(_(about))
+                yield Static(about)
             yield Static(self._table(_("Keys on this screen"), on_screen))
             yield Static(self._table(_("Keys everywhere"), everywhere))
             yield Static(Text(_("What the numbers mean"), "bold"), classes="help-title")

@@ -48,10 +48,11 @@ class CharFrequencyPlot(PlotextPlot):
         labels = [describe_char(self._vocab.itos[i])[:2] for i in order]
         shares = [100.0 * self._counts[i] / total for i in order]
         if len(order) < len(self._counts):
-            title = _("character frequencies, % of the text, top {shown} of {size}")
+            title = _("character frequencies, {percent} of the text, top {shown} of {size}")
         else:
-            title = _("character frequencies, % of the text")
-        plt.title(title.format(shown=len(order), size=len(self._counts)))
+            title = _("character frequencies, {percent} of the text")
+        # the % sign goes in as a value: a bare % in a msgid reads as a format to gettext
+        plt.title(title.format(percent="%", shown=len(order), size=len(self._counts)))
         plt.bar(labels, shares, marker="sd", width=0.6)
 
     def render(self) -> RenderResult:
