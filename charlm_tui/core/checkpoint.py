@@ -172,7 +172,7 @@ def _json_default(value: Any) -> Any:
         return sorted(value, key=repr)
     if isinstance(value, (torch.dtype, torch.device)):
         return str(value)
-    raise TypeError(f"{type(value).__kind} is not JSON-serialisable")
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
 # The caller's parts of the metadata, by key, as an error names them.
@@ -227,7 +227,7 @@ def _encode(value: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise TypeError(f"{key}: cannot store a {type(value).__kind}")
+    raise TypeError(f"{key}: cannot store a {type(value).__name__}")
 
 
 def _decode(value: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
@@ -278,7 +278,7 @@ def _model_tensors(model: nn.Module, path: Path) -> dict[str, torch.Tensor]:
             raise CheckpointError(
                 path,
                 _("model state entry {key!r} is a {kind}, not a tensor").format(
-                    key=key, kind=type(value).__kind
+                    key=key, kind=type(value).__name__
                 ),
                 _("Only tensor state can be saved; keep other state in the model config"),
             )
@@ -304,11 +304,11 @@ def _optimizer_section(
         raise CheckpointError(
             path,
             _("the optimizer state of {kind} cannot be stored ({exc})").format(
-                kind=type(optimizer).__kind, exc=exc
+                kind=type(optimizer).__name__, exc=exc
             ),
             _("Use a torch.optim optimizer whose state holds tensors and numbers"),
         ) from exc
-    return {"class": type(optimizer).__kind, "param_groups": groups, "state": state}
+    return {"class": type(optimizer).__name__, "param_groups": groups, "state": state}
 
 
 def _rng_section(
@@ -338,7 +338,7 @@ def _rng_section(
         elif isinstance(gen, np.random.Generator):
             named[name] = {"kind": "numpy", "state": gen.bit_generator.state}
         else:
-            raise TypeError(f"generator {name!r} is a {type(gen).__kind}")
+            raise TypeError(f"generator {name!r} is a {type(gen).__name__}")
     return {
         "numpy": [
             np_name,
@@ -356,7 +356,7 @@ def _rng_section(
 
 def _write_error(path: Path, exc: BaseException) -> CheckpointError:
     code = getattr(exc, "errno", None)
-    detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__kind
+    detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     if code in _DISK_ERRNOS:
         problem = _(
             "could not be written: {detail} (the disk may be full, or a file-size limit was hit)"
@@ -534,7 +534,7 @@ class Checkpoint:
             raise CheckpointError(
                 self.path,
                 _("the optimizer state is damaged ({kind}: {exc})").format(
-                    kind=type(exc).__kind, exc=exc
+                    kind=type(exc).__name__, exc=exc
                 ),
                 _("Resume without the optimizer state, or use another checkpoint"),
             ) from exc
@@ -805,7 +805,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     except Exception as exc:  # SafetensorError, OSError, ...: all mean the same to a user
         raise CheckpointError(
             target,
-            _("the file is damaged ({kind}: {exc})").format(kind=type(exc).__kind, exc=exc),
+            _("the file is damaged ({kind}: {exc})").format(kind=type(exc).__name__, exc=exc),
             _("Use another checkpoint"),
         ) from exc
     ckpt = Checkpoint(path=target, meta=meta, tensors=tensors)
@@ -919,11 +919,11 @@ def check_compatible(
     if optimizer is not None and ckpt.has_optimizer:
         section = ckpt.meta["optimizer"]
         saved_class = section.get("class")
-        if saved_class != type(optimizer).__kind:
+        if saved_class != type(optimizer).__name__:
             raise IncompatibleCheckpointError(
                 path,
                 _("its optimizer state is for {saved_class}, not {kind}").format(
-                    saved_class=saved_class, kind=type(optimizer).__kind
+                    saved_class=saved_class, kind=type(optimizer).__name__
                 ),
                 _("Use the same optimizer (recipe) as the saved run, or start a new run"),
             )
@@ -949,7 +949,7 @@ def _set_generator(ckpt: Checkpoint, name: str, gen: Any, state: Any) -> None:
     elif isinstance(gen, np.random.Generator):
         if (
             not isinstance(state, dict)
-            or state.get("bit_generator") != type(gen.bit_generator).__kind
+            or state.get("bit_generator") != type(gen.bit_generator).__name__
         ):
             raise CheckpointError(
                 ckpt.path,
