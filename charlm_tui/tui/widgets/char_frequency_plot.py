@@ -48,7 +48,7 @@ class CharFrequencyPlot(PlotextPlot):
         labels = [describe_char(self._vocab.itos[i])[:2] for i in order]
         shares = [100.0 * self._counts[i] / total for i in order]
         if len(order) < len(self._counts):
-            title = _("character frequencies, {percent} of the text, top {shown} of {size}")
+            title = _("character frequencies, {percent} of the text top {shown} of {size}")
         else:
             title = _("character frequencies, {percent} of the text")
         # the % sign goes in as a value: a bare % in a msgid reads as a format to gettext
