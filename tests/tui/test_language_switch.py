@@ -92,7 +92,8 @@ async def test_an_open_help_page_is_redrawn_in_the_new_language(make_app, tiny_c
         await pilot.press("f12")
         await pilot.pause()
         shown = " ".join(str(w.render()) for w in app.screen.query("Static"))
-        assert "この画面のキー" in shown and "Keys on this screen" not in shown
+        assert "ヘルプ: データ" in shown and "数値の意味" in shown
+        assert "What the numbers mean" not in shown
 
 
 async def test_the_palette_offers_each_language(make_app, tiny_corpus) -> None:

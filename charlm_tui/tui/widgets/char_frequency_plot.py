@@ -12,6 +12,7 @@ from textual_plotext import PlotextPlot
 
 from charlm_tui.core.i18n import _
 from charlm_tui.core.vocab import Vocab, describe_char
+from charlm_tui.tui.widgets.plot_words import PlotWords
 
 
 class CharFrequencyPlot(PlotextPlot):
@@ -28,6 +29,7 @@ class CharFrequencyPlot(PlotextPlot):
         super().__init__(id=id)
         self._vocab: Vocab | None = None
         self._counts: Sequence[int] = ()
+        self._words = PlotWords()
 
     def show(self, vocab: Vocab, counts: Sequence[int]) -> None:
         self._vocab = vocab
@@ -35,11 +37,12 @@ class CharFrequencyPlot(PlotextPlot):
         self.refresh()
 
     def _draw(self) -> None:
+        self._words = PlotWords()  # the title of this drawing
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         if self._vocab is None or not self._counts:
-            plt.title(_("character frequencies: no corpus loaded"))
+            plt.title(self._words.put(_("character frequencies: no corpus loaded")))
             return
         total = sum(self._counts) or 1
         # each bar takes about three columns once plotext adds its gaps and the y axis
@@ -52,9 +55,10 @@ class CharFrequencyPlot(PlotextPlot):
         else:
             title = _("character frequencies, {percent} of the text")
         # the % sign goes in as a value: a bare % in a msgid reads as a format to gettext
-        plt.title(title.format(percent="%", shown=len(order), size=len(self._counts)))
+        shown = title.format(percent="%", shown=len(order), size=len(self._counts))
+        plt.title(self._words.put(shown))
         plt.bar(labels, shares, marker="sd", width=0.6)
 
     def render(self) -> RenderResult:
         self._draw()
-        return super().render()
+        return self._words.restore(super().render())  # type: ignore[return-value]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.console import RenderableType
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
@@ -63,18 +64,24 @@ class SamplingBar(Widget):
         self._source = source
         self.refresh(layout=True)
 
-    def render(self) -> RenderableType:
-        value_style = self.get_component_rich_style("sampling-bar--value")
-        key_style = self.get_component_rich_style("sampling-bar--key")
+    def _knobs(self, value_style: Style, key_style: Style, *, with_keys: bool) -> Text:
+        """The knobs' line, with the keys that turn them or without."""
         text = Text()
-        narrow = self.size.width < NARROW
         for i, (name, label, keys) in enumerate(KNOB_KEYS):
             if i:
                 text.append(" · ")
             text.append(f"{_(label)} ")
             text.append(knob_value(name, self._values.get(name)), value_style)
-            if not narrow:
+            if with_keys:
                 text.append(f" {keys}", key_style)
+        return text
+
+    def render(self) -> RenderableType:
+        value_style = self.get_component_rich_style("sampling-bar--value")
+        key_style = self.get_component_rich_style("sampling-bar--key")
+        text = self._knobs(value_style, key_style, with_keys=self.size.width >= NARROW)
+        if text.cell_len > self.content_size.width > 0:  # longer words (Japanese): no keys
+            text = self._knobs(value_style, key_style, with_keys=False)
         if self._source:
             text.append("\n" + _("model: "))
             text.append(self._source, value_style)
