@@ -181,7 +181,7 @@ def new_app() -> CharLMApp:
     from charlm_tui.tui.app import CharLMApp
     from charlm_tui.tui.options import TuiOptions
 
-    return CharLMApp(TuiOptions(corpus="sherlock", threads=1, runs_root=Path("runs")))
+    return CharLMApp(TuiOptions(corpus="sherlock", threads=1, runs_root=Path("runs"), lang="en"))
 
 
 async def settle(pilot: Pilot[int]) -> None:
