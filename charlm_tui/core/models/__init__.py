@@ -86,11 +86,14 @@ def model_config(name: str, vocab_size: int, **overrides: Any) -> Any:
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise ValueError(
-            f"{name} has no setting {', '.join(unknown)}; its settings are "
-            f"{', '.join(sorted(fields - {'vocab_size'}))}"
+            _("{name} has no setting {value}; its settings are {value2}").format(
+                name=name,
+                value=", ".join(unknown),
+                value2=", ".join(sorted(fields - {"vocab_size"})),
+            )
         )
     if "cell" in overrides and overrides["cell"] != name:
-        raise ValueError(f"model {name!r} is built with cell {name!r}")
+        raise ValueError(_("model {name!r} is built with cell {name!r}").format(name=name))
     return spec.config_cls(**{**overrides, "vocab_size": vocab_size})
 
 
