@@ -78,10 +78,12 @@ class CharLMApp(App[int]):
         Binding("question_mark", "help", N_("Help"), show=False),
         Binding("q", "quit", N_("Quit"), id="quit", tooltip=QUIT),
         Binding("ctrl+q", "quit", N_("Quit"), show=False, priority=True),
-        # F2-F10 turn the console's knobs; F12 is free on every screen and types nothing
+        # F2-F10 turn the console's knobs; F12 is free on every screen and types nothing, and
+        # j (free on every screen; typed as a letter in an input) is there where F12 is not
         Binding(
             "f12", "toggle_language", N_("Language"), show=False, priority=True, tooltip=LANGUAGE
         ),
+        Binding("j", "toggle_language", N_("Language"), show=False),
         Binding("ctrl+c", "interrupt", show=False, priority=True, tooltip=INTERRUPT),
     ]
 

@@ -118,3 +118,15 @@ def test_the_app_takes_its_language_from_lang(
     monkeypatch.setenv("LANG", environ)
     app = make_app(tiny_corpus, load_on_start=False)
     assert app.lang == expected and language() == expected
+
+
+async def test_j_switches_too_but_types_a_j_in_the_seed_line(make_app, tiny_corpus) -> None:
+    app = make_app(tiny_corpus)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2", "j")
+        await pilot.pause()
+        assert app.lang == "ja"
+        await pilot.press("3", "j")  # the seed line has the focus: j is a letter there
+        await pilot.pause()
+        assert app.lang == "ja" and app.screen.query_one("#seed").value == "j"

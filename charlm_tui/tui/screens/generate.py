@@ -417,7 +417,7 @@ class GenerateScreen(CharLMScreen):
                     pending.clear()
                     last_flush = now
         except Exception as exc:  # a model that fails mid-stream ends the turn in words
-            reason = "failed: " + _("failed: {reason}").format(reason=exc)
+            reason = f"failed: {exc}"
         produced.extend(pending)
         if not worker.is_cancelled:
             self.app.call_from_thread(
@@ -437,7 +437,7 @@ class GenerateScreen(CharLMScreen):
             else:
                 note = _("{n} characters").format(n=len(produced))
             if reason.startswith("failed: "):
-                note = reason.removeprefix("failed: ")
+                note = _("failed: {reason}").format(reason=reason.removeprefix("failed: "))
             note = f"  [{note}]"
             text.append(note, "dim")
         turn.update(text)
