@@ -83,7 +83,7 @@ class CharLMApp(App[int]):
         Binding(
             "f12", "toggle_language", N_("Language"), show=False, priority=True, tooltip=LANGUAGE
         ),
-        Binding("j", "toggle_language", N_("Language"), show=False),
+        Binding("j", "toggle_language", N_("Language"), show=False, tooltip=LANGUAGE),
         Binding("ctrl+c", "interrupt", show=False, priority=True, tooltip=INTERRUPT),
     ]
 
