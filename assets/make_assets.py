@@ -185,9 +185,11 @@ def new_app() -> CharLMApp:
     from charlm_tui.tui.app import CharLMApp
     from charlm_tui.tui.options import TuiOptions
 
-    # remember=False: the knobs one shot turns must not carry to the next
+    # remember=False: the knobs one shot turns must not carry to the next; English always
     return CharLMApp(
-        TuiOptions(corpus="sherlock", threads=1, runs_root=Path("runs"), remember=False)
+        TuiOptions(
+            corpus="sherlock", threads=1, runs_root=Path("runs"), remember=False, lang="en"
+        )
     )
 
 

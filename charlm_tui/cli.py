@@ -20,18 +20,48 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from charlm_tui.core.i18n import _
+from charlm_tui.core.i18n import (
+    LANGUAGES,
+    N_,
+    _,
+    language,
+    language_from_environment,
+    set_language,
+)
 
 if TYPE_CHECKING:
     from charlm_tui.core.control import RunControl
 
+# argparse's own words (usage, the options heading, its errors): in the catalog, so that
+# `charlm --lang ja --help` is Japanese throughout (choose_language hands argparse our _)
+ARGPARSE_WORDS = (
+    N_("usage: "),
+    N_("options"),
+    N_("positional arguments"),
+    N_("show this help message and exit"),
+    N_("the following arguments are required: %s"),
+    N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("%(prog)s: error: %(message)s\n"),
+    N_("expected one argument"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("not allowed with argument %s"),
+    N_("one of the arguments %s is required"),
+)
+LANG_HELP = N_(
+    "interface language, en or ja (default: from LC_ALL, LC_MESSAGES or LANG); "
+    "it may stand anywhere on the command line"
+)
+
 EXAMPLES = {
-    "prep": """examples:
+    "prep": N_("""examples:
   charlm prep                                # the notebook's Sherlock, newlines as spaces
   charlm prep --corpus shakespeare --keep-newlines
   charlm prep --corpus ~/texts/my_novel.txt
-""",
-    "train": """examples:
+"""),
+    "train": N_("""examples:
   charlm train                               # the notebook: bigram, 100 epochs x 10 steps
   charlm train --model bigram --steps 20000  # train the notebook's model to its limit
   charlm train --model gpt                   # a small GPT (about 0.8M parameters)
@@ -39,34 +69,64 @@ EXAMPLES = {
   charlm train --model gpt --time 35s        # as good as 35 seconds allow (cosine over time)
   charlm train --resume runs/shakes/last.safetensors --steps 6000
   torchrun --nproc-per-node 2 -m charlm_tui train --model gpt   # DistributedDataParallel
-""",
-    "sample": """examples:
+"""),
+    "sample": N_("""examples:
   charlm sample --checkpoint runs/x/best.safetensors -n 500 --seed-text "Holmes"
   charlm sample --model bigram -n 100        # an untrained model's gibberish (N7)
   charlm sample --checkpoint best.safetensors --temperature 0   # greedy
   charlm sample --checkpoint best.safetensors --top-k 5 --top-p 0.9 --seed 7
-""",
-    "eval": """examples:
+"""),
+    "eval": N_("""examples:
   charlm eval --checkpoint runs/x/best.safetensors            # the whole val split
   charlm eval --checkpoint runs/x/best.safetensors --split train
   charlm eval --checkpoint runs/x/best.safetensors --text chapter.txt
-""",
-    "bench": """examples:
+"""),
+    "bench": N_("""examples:
   charlm bench --quick      # under a minute
   charlm bench              # the full table
   charlm bench --quick --device cuda
-""",
-    "serve": """examples:
+"""),
+    "serve": N_("""examples:
   charlm serve                               # then open http://localhost:8000
   charlm serve --port 8080 --corpus shakespeare
   charlm serve --host 0.0.0.0 --public-url http://192.168.1.20:8000   # a room's projector
 Each browser tab gets an app of its own; closing the tab saves its run.
-""",
-    "tui": """examples:
+"""),
+    "tui": N_("""examples:
   charlm tui
   charlm-tui --corpus shakespeare
-""",
+"""),
 }
+
+
+def choose_language(argv: Sequence[str]) -> list[str]:
+    """Set the interface language before any parser is built, so that --help is in it:
+    --lang en|ja anywhere in `argv` (the last one wins), else the locale's. Returns `argv`
+    without the --lang options it took (an invalid one stays, for argparse to refuse)."""
+    chosen: str | None = None
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":  # what follows is not an option
+            rest.extend(argv[i:])
+            break
+        if arg == "--lang" and i + 1 < len(argv) and argv[i + 1] in LANGUAGES:
+            chosen, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith("--lang=") and arg.removeprefix("--lang=") in LANGUAGES:
+            chosen, i = arg.removeprefix("--lang="), i + 1
+            continue
+        rest.append(arg)
+        i += 1
+    set_language(chosen or language_from_environment())
+    argparse._ = _  # type: ignore[attr-defined]  # argparse's words through our catalog
+    return rest
+
+
+def add_lang_arg(p: argparse.ArgumentParser) -> None:
+    """--lang, as the help shows it (choose_language has already taken a valid one)."""
+    p.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help=_(LANG_HELP))
 
 
 class UserError(Exception):
@@ -86,12 +146,12 @@ def say(*parts: object, file: Any = None, end: str = "\n") -> None:
 
 
 def add_corpus_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("corpus")
+    g = p.add_argument_group(_("corpus"))
     g.add_argument(
         "--corpus",
         default=None,
         metavar="NAME_OR_PATH",
-        help="sherlock (default), shakespeare, bocchan, python-docs, or a UTF-8 text file",
+        help=_("sherlock (default), shakespeare, bocchan, python-docs, or a UTF-8 text file"),
     )
     newlines = g.add_mutually_exclusive_group()
     newlines.add_argument(
@@ -99,42 +159,42 @@ def add_corpus_args(p: argparse.ArgumentParser) -> None:
         dest="newlines_to_spaces",
         action="store_true",
         default=None,
-        help="join the text into one line (the default for sherlock, as in the notebook)",
+        help=_("join the text into one line (the default for sherlock, as in the notebook)"),
     )
     newlines.add_argument(
         "--keep-newlines",
         dest="newlines_to_spaces",
         action="store_false",
-        help="keep line breaks (the default for every other corpus)",
+        help=_("keep line breaks (the default for every other corpus)"),
     )
     add_reading_args(g)
 
 
 def add_reading_args(g: argparse._ActionsContainer) -> None:
     """How a corpus is read: the encoding of a local file, and whether to download."""
-    g.add_argument("--encoding", default="utf-8", help="text encoding of a local file")
+    g.add_argument("--encoding", default="utf-8", help=_("text encoding of a local file"))
     g.add_argument(
         "--encoding-errors",
         default="strict",
         choices=["strict", "replace", "ignore"],
-        help="what to do with undecodable bytes (default: refuse the file)",
+        help=_("what to do with undecodable bytes (default: refuse the file)"),
     )
-    g.add_argument("--offline", action="store_true", help="never download a corpus")
+    g.add_argument("--offline", action="store_true", help=_("never download a corpus"))
 
 
 def add_sampling_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("sampling")
-    g.add_argument("-n", "--length", type=int, default=300, help="characters to generate")
-    g.add_argument("--seed-text", default="", help="text to start from (empty: a random char)")
-    g.add_argument("--temperature", type=float, default=1.0, help="0 = greedy; default 1.0")
-    g.add_argument("--top-k", type=int, default=0, help="keep the k likeliest (0 = all)")
-    g.add_argument("--top-p", type=float, default=1.0, help="nucleus: smallest set above p")
-    g.add_argument("--seed", type=int, default=None, help="RNG seed for repeatable samples")
+    g = p.add_argument_group(_("sampling"))
+    g.add_argument("-n", "--length", type=int, default=300, help=_("characters to generate"))
+    g.add_argument("--seed-text", default="", help=_("text to start from (empty: a random char)"))
+    g.add_argument("--temperature", type=float, default=1.0, help=_("0 = greedy; default 1.0"))
+    g.add_argument("--top-k", type=int, default=0, help=_("keep the k likeliest (0 = all)"))
+    g.add_argument("--top-p", type=float, default=1.0, help=_("nucleus: smallest set above p"))
+    g.add_argument("--seed", type=int, default=None, help=_("RNG seed for repeatable samples"))
     g.add_argument(
         "--unknown",
         choices=["drop", "replace", "error"],
         default="drop",
-        help="seed characters the model never saw: drop (default), replace by a space, or fail",
+        help=_("seed characters the model never saw: drop (default), replace by a space, or fail"),
     )
 
 
@@ -159,123 +219,136 @@ def build_parser(tui_alone: bool = False) -> argparse.ArgumentParser:
     """The `charlm` parser; with `tui_alone`, its tui command's usage reads `charlm-tui`."""
     parser = argparse.ArgumentParser(
         prog="charlm",
-        description="A terminal studio for character-level language models. "
-        "Without a subcommand it opens the app (charlm tui).",
+        description=_(
+            "A terminal studio for character-level language models. Without a subcommand it opens the app (charlm tui)."
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Run `charlm COMMAND --help` for each command's options and examples.",
+        epilog=_("Run `charlm COMMAND --help` for each command's options and examples."),
     )
     from charlm_tui import __version__
 
-    parser.add_argument("--version", action="version", version=f"charlm-tui {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"charlm-tui {__version__}",
+        help=_("show program's version number and exit"),
+    )
+    add_lang_arg(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, help_text: str, **extra: Any) -> argparse.ArgumentParser:
-        return sub.add_parser(
+        command = sub.add_parser(
             name,
             help=help_text,
             description=help_text,
-            epilog=EXAMPLES.get(name),
+            epilog=_(EXAMPLES[name]) if name in EXAMPLES else None,
             formatter_class=argparse.RawDescriptionHelpFormatter,
             **extra,
         )
+        add_lang_arg(command)
+        return command
 
     tui = add(
         "tui",
-        "open the terminal app (the default)",
+        _("open the terminal app (the default)"),
         **({"prog": "charlm-tui"} if tui_alone else {}),
     )
     add_corpus_args(tui)
-    tui.add_argument("--threads", type=int, default=None, help="torch threads (default: cores-1)")
+    tui.add_argument(
+        "--threads", type=int, default=None, help=_("torch threads (default: cores-1)")
+    )
     tui.add_argument(
         "--present",
         action="store_true",
-        help=_("start in presenter mode: no chrome, high contrast (F12 toggles it)"),
+        help=_("start in presenter mode: no chrome, high contrast (v or Shift+F5 toggles it)"),
     )
 
-    prep = add("prep", "corpus statistics: size, vocabulary with counts, split, references")
+    prep = add("prep", _("corpus statistics: size, vocabulary with counts, split, references"))
     add_corpus_args(prep)
-    prep.add_argument("--train-fraction", type=float, default=0.8, help="default 0.8")
-    prep.add_argument("--memmap", metavar="FILE", help="also encode the corpus to FILE (ids)")
+    prep.add_argument("--train-fraction", type=float, default=0.8, help=_("default 0.8"))
+    prep.add_argument("--memmap", metavar="FILE", help=_("also encode the corpus to FILE (ids)"))
 
-    train = add("train", "train a model; Ctrl+C saves a checkpoint and stops cleanly")
+    train = add("train", _("train a model; Ctrl+C saves a checkpoint and stops cleanly"))
     add_corpus_args(train)
-    g = train.add_argument_group("model")
-    g.add_argument("--model", default="bigram", help="bigram (default), mlp, gru, lstm, gpt")
-    g.add_argument("--n-layer", type=int, help="layers (gpt, gru, lstm)")
-    g.add_argument("--n-head", type=int, help="attention heads (gpt)")
-    g.add_argument("--n-embd", type=int, help="width (gpt, mlp, gru, lstm)")
-    g.add_argument("--dropout", type=float, help="dropout probability")
-    g = train.add_argument_group("optimisation (defaults depend on the model)")
-    g.add_argument("--recipe", choices=["notebook", "modern"], help="training recipe")
-    g.add_argument("--steps", type=int, help="optimisation steps in all")
+    g = train.add_argument_group(_("model"))
+    g.add_argument("--model", default="bigram", help=_("bigram (default), mlp, gru, lstm, gpt"))
+    g.add_argument("--n-layer", type=int, help=_("layers (gpt, gru, lstm)"))
+    g.add_argument("--n-head", type=int, help=_("attention heads (gpt)"))
+    g.add_argument("--n-embd", type=int, help=_("width (gpt, mlp, gru, lstm)"))
+    g.add_argument("--dropout", type=float, help=_("dropout probability"))
+    g = train.add_argument_group(_("optimisation (defaults depend on the model)"))
+    g.add_argument("--recipe", choices=["notebook", "modern"], help=_("training recipe"))
+    g.add_argument("--steps", type=int, help=_("optimisation steps in all"))
     g.add_argument(
         "--time",
         type=duration,
         dest="time_budget_s",
         metavar="DURATION",
-        help="train for this long (90, 90s, 5m, 1h): the schedule decays over the time, "
-        "and --steps (unlimited unless given) caps it",
+        help=_(
+            "train for this long (90, 90s, 5m, 1h): the schedule decays over the time, and --steps (unlimited unless given) caps it"
+        ),
     )
-    g.add_argument("--batch-size", type=int, help="windows per step")
-    g.add_argument("--block-size", type=int, help="characters per window (context)")
-    g.add_argument("--lr", type=float, help="peak learning rate")
-    g.add_argument("--min-lr", type=float, help="learning rate at the end of the cosine")
-    g.add_argument("--weight-decay", type=float, help="AdamW weight decay")
-    g.add_argument("--warmup-steps", type=int, help="linear warmup steps")
-    g.add_argument("--grad-clip", type=float, help="gradient-norm clip (0 = off)")
-    g.add_argument("--eval-interval", type=int, help="steps between evals (modern recipe)")
-    g.add_argument("--eval-batches", type=int, help="val batches per eval")
-    g.add_argument("--sample-length", type=int, help="characters sampled at each eval")
-    g.add_argument("--seed", type=int, help="seed (default 1, as the notebook)")
-    g.add_argument("--train-fraction", type=float, help="train part of the split (default 0.8)")
-    g = train.add_argument_group("machine and files")
-    g.add_argument("--device", help="auto (default), cpu, cuda, mps")
+    g.add_argument("--batch-size", type=int, help=_("windows per step"))
+    g.add_argument("--block-size", type=int, help=_("characters per window (context)"))
+    g.add_argument("--lr", type=float, help=_("peak learning rate"))
+    g.add_argument("--min-lr", type=float, help=_("learning rate at the end of the cosine"))
+    g.add_argument("--weight-decay", type=float, help=_("AdamW weight decay"))
+    g.add_argument("--warmup-steps", type=int, help=_("linear warmup steps"))
+    g.add_argument("--grad-clip", type=float, help=_("gradient-norm clip (0 = off)"))
+    g.add_argument("--eval-interval", type=int, help=_("steps between evals (modern recipe)"))
+    g.add_argument("--eval-batches", type=int, help=_("val batches per eval"))
+    g.add_argument("--sample-length", type=int, help=_("characters sampled at each eval"))
+    g.add_argument("--seed", type=int, help=_("seed (default 1, as the notebook)"))
+    g.add_argument("--train-fraction", type=float, help=_("train part of the split (default 0.8)"))
+    g = train.add_argument_group(_("machine and files"))
+    g.add_argument("--device", help=_("auto (default), cpu, cuda, mps"))
     g.add_argument(
         "--dtype",
         choices=["auto", "float32", "bfloat16"],
-        help="precision: auto (default) is bfloat16 autocast where the hardware has it",
+        help=_("precision: auto (default) is bfloat16 autocast where the hardware has it"),
     )
-    g.add_argument("--threads", type=int, help="torch threads (default: all cores)")
-    g.add_argument("--out", metavar="DIR", help="run folder (default: in the user data dir)")
-    g.add_argument("--resume", metavar="CHECKPOINT", help="continue a run exactly")
-    g.add_argument("--quiet", action="store_true", help="only the final line")
+    g.add_argument("--threads", type=int, help=_("torch threads (default: all cores)"))
+    g.add_argument("--out", metavar="DIR", help=_("run folder (default: in the user data dir)"))
+    g.add_argument("--resume", metavar="CHECKPOINT", help=_("continue a run exactly"))
+    g.add_argument("--quiet", action="store_true", help=_("only the final line"))
 
-    sample = add("sample", "stream generated text to stdout")
-    src = sample.add_argument_group("model")
-    src.add_argument("--checkpoint", metavar="PATH", help="a trained checkpoint (.safetensors)")
-    src.add_argument("--model", default="bigram", help="an untrained model of this type")
+    sample = add("sample", _("stream generated text to stdout"))
+    src = sample.add_argument_group(_("model"))
+    src.add_argument("--checkpoint", metavar="PATH", help=_("a trained checkpoint (.safetensors)"))
+    src.add_argument("--model", default="bigram", help=_("an untrained model of this type"))
     add_corpus_args(sample)
     add_sampling_args(sample)
 
-    ev = add("eval", "loss, perplexity and bits per char of a checkpoint")
-    ev.add_argument("--checkpoint", metavar="PATH", required=True, help="the checkpoint")
-    ev.add_argument("--split", choices=["val", "train"], default="val", help="default val")
-    ev.add_argument("--text", metavar="FILE", help="evaluate on any UTF-8 text file instead")
-    ev.add_argument("--corpus", metavar="NAME_OR_PATH", help="corpus (default: the run's own)")
+    ev = add("eval", _("loss, perplexity and bits per char of a checkpoint"))
+    ev.add_argument("--checkpoint", metavar="PATH", required=True, help=_("the checkpoint"))
+    ev.add_argument("--split", choices=["val", "train"], default="val", help=_("default val"))
+    ev.add_argument("--text", metavar="FILE", help=_("evaluate on any UTF-8 text file instead"))
+    ev.add_argument("--corpus", metavar="NAME_OR_PATH", help=_("corpus (default: the run's own)"))
     add_reading_args(ev)
 
-    bench = add("bench", "measure training and generation speed on this machine")
-    bench.add_argument("--quick", action="store_true", help="a short run (under a minute)")
+    bench = add("bench", _("measure training and generation speed on this machine"))
+    bench.add_argument("--quick", action="store_true", help=_("a short run (under a minute)"))
     bench.add_argument("--corpus", default="shakespeare", metavar="NAME_OR_PATH")
-    bench.add_argument("--device", default="auto", help="auto (default), cpu, cuda, mps")
+    bench.add_argument("--device", default="auto", help=_("auto (default), cpu, cuda, mps"))
 
-    serve = add("serve", "serve the app in a browser (needs textual-serve)")
+    serve = add("serve", _("serve the app in a browser (needs textual-serve)"))
     serve.add_argument(
         "--host",
         default="localhost",
-        help="address to listen on (default localhost; 0.0.0.0 for every interface)",
+        help=_("address to listen on (default localhost; 0.0.0.0 for every interface)"),
     )
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--port", type=int, default=8000, help=_("port to listen on (default 8000)"))
     serve.add_argument(
         "--public-url",
         metavar="URL",
-        help="the address browsers reach the server by, when it is not http://HOST:PORT "
-        "(behind a proxy, or when listening on 0.0.0.0)",
+        help=_(
+            "the address browsers reach the server by, when it is not http://HOST:PORT (behind a proxy, or when listening on 0.0.0.0)"
+        ),
     )
     serve.add_argument(
         "--corpus",
         metavar="NAME_OR_PATH",
-        help="the corpus each browser's app opens on (default: sherlock)",
+        help=_("the corpus each browser's app opens on (default: sherlock)"),
     )
     return parser
 
@@ -294,8 +367,12 @@ def load_corpus_arg(
     if sys.stderr.isatty():
 
         def progress(done: int, total: int | None) -> None:
-            of = f" of {total / 1e6:.1f} MB" if total else ""
-            print(f"\rdownloading: {done / 1e6:.1f} MB{of}", end="", file=sys.stderr)
+            if total:
+                said = _("downloading: {done:.1f} MB of {total:.1f} MB")
+            else:
+                said = _("downloading: {done:.1f} MB")
+            words = said.format(done=done / 1e6, total=(total or 0) / 1e6)
+            print("\r" + words, end="", file=sys.stderr)
 
     corpus_name = name or args.corpus or "sherlock"
     to_spaces = getattr(args, "newlines_to_spaces", None)
@@ -331,16 +408,26 @@ def cmd_prep(args: argparse.Namespace) -> int:
     split = split_ids(ids, args.train_fraction)
     counts = char_frequencies(ids, vocab.size)
     refs = reference_losses(split.train, split.val, vocab.size)
-    print(f"corpus      {corpus.name}  ({corpus.source})")
-    print(f"characters  {len(corpus.text):,}   newlines as spaces: {corpus.newlines_to_spaces}")
-    print(f"vocabulary  {vocab.size} characters: {''.join(vocab.chars)!r}")
+    print(_("corpus      {name}  ({source})").format(name=corpus.name, source=corpus.source))
     print(
-        f"split       train {len(split.train):,} | val {len(split.val):,} (at {split.split_at:,})"
+        _("characters  {n:,}   newlines as spaces: {newlines_to_spaces}").format(
+            n=len(corpus.text), newlines_to_spaces=corpus.newlines_to_spaces
+        )
     )
-    print("references  (val perplexity from train counts)")
+    print(
+        _("vocabulary  {size} characters: {value!r}").format(
+            size=vocab.size, value="".join(vocab.chars)
+        )
+    )
+    print(
+        _("split       train {n:,} | val {n2:,} (at {split_at:,})").format(
+            n=len(split.train), n2=len(split.val), split_at=split.split_at
+        )
+    )
+    print(_("references  (val perplexity from train counts)"))
     for name, ppl in refs.as_perplexities().items():
         print(f"  {name:<8}  {ppl:8.3f}")
-    print("counts")
+    print(_("counts"))
     order = sorted(range(vocab.size), key=lambda i: -counts[i])
     cells = [f"{show_char(vocab.chars[i])!s:>6} {counts[i]:>8,}" for i in order]
     for row in range(0, len(cells), 4):
@@ -348,7 +435,7 @@ def cmd_prep(args: argparse.Namespace) -> int:
     if args.memmap:
         out = Path(args.memmap)
         ids.numpy().astype(vocab.dtype).tofile(out)  # what core.data.open_ids maps
-        print(f"ids written to {out} ({vocab.dtype.name})")
+        print(_("ids written to {out} ({name})").format(out=out, name=vocab.dtype.name))
     return 0
 
 
@@ -379,7 +466,10 @@ class StopOnSignal:
             raise KeyboardInterrupt
         self.control.request_stop()
         say(
-            f"\n{signal.Signals(signum).name}: stopping at the next step and saving…",
+            "\n"
+            + _("{signal}: stopping at the next step and saving…").format(
+                signal=signal.Signals(signum).name
+            ),
             file=sys.stderr,
         )
 
@@ -408,14 +498,19 @@ class ConsoleReporter:
                 self.last_draw = now
                 if self.budget_s:
                     frac = min(1.0, event.elapsed_s / self.budget_s)
-                    where = f"{event.step} steps {event.elapsed_s:.0f}/{self.budget_s:.0f}s"
+                    where = _("{step} steps {elapsed:.0f}/{budget:.0f}s").format(
+                        step=event.step, elapsed=event.elapsed_s, budget=self.budget_s
+                    )
                 else:
                     frac = event.step / max(1, event.total_steps)
                     where = f"{event.step}/{event.total_steps}"
                 bar = "#" * int(frac * 30)
                 rate = event.step / max(1e-9, event.elapsed_s)
                 say(
-                    f"\r[{bar:<30}] {where} loss {event.loss:.3f} {rate:.0f} steps/s",
+                    "\r"
+                    + _("[{bar:<30}] {where} loss {loss:.3f} {rate:.0f} steps/s").format(
+                        bar=bar, where=where, loss=event.loss, rate=rate
+                    ),
                     end="",
                     file=sys.stderr,
                 )
@@ -425,15 +520,25 @@ class ConsoleReporter:
             self.budget_s = float(event.config.get("time_budget_s") or 0.0)
             if not self.quiet:
                 where = f" -> {event.run_dir}" if event.run_dir else ""
-                plan = f"{event.total_steps} steps"
-                if self.budget_s:
-                    plan = f"{self.budget_s:g} s of training" + (
-                        f" or {plan}" if event.total_steps < UNLIMITED_STEPS else ""
+                plan = _("{steps} steps").format(steps=event.total_steps)
+                if self.budget_s and event.total_steps < UNLIMITED_STEPS:
+                    plan = _("{budget:g} s of training or {steps} steps").format(
+                        budget=self.budget_s, steps=event.total_steps
                     )
+                elif self.budget_s:
+                    plan = _("{budget:g} s of training").format(budget=self.budget_s)
                 say(
-                    f"training {event.model} ({event.n_params:,} parameters, vocabulary "
-                    f"{event.vocab_size}, {plan} from step {event.start_step}, "
-                    f"{event.device}){where}"
+                    _(
+                        "training {model} ({n_params:,} parameters, vocabulary {vocab_size}, {plan} from step {start_step}, {device}){where}"
+                    ).format(
+                        model=event.model,
+                        n_params=event.n_params,
+                        vocab_size=event.vocab_size,
+                        plan=plan,
+                        start_step=event.start_step,
+                        device=event.device,
+                        where=where,
+                    )
                 )
         elif isinstance(event, ev.EvalCompleted):
             self.evals += 1
@@ -443,10 +548,16 @@ class ConsoleReporter:
                 return
             self._clear()
             best = " *" if event.is_best else ""
-            line = (
-                f"step {event.step:>6}  train ppl {event.train_perplexity:7.3f}  "
-                f"val ppl {event.val_perplexity:7.3f}  val bpc {event.val_bits_per_char:.3f}"
-                f"  {event.elapsed_s:6.1f}s{best}"
+            line = _(
+                "step {step:>6}  train ppl {train:7.3f}  val ppl {val:7.3f}  "
+                "val bpc {bpc:.3f}  {elapsed:6.1f}s{best}"
+            ).format(
+                step=event.step,
+                train=event.train_perplexity,
+                val=event.val_perplexity,
+                bpc=event.val_bits_per_char,
+                elapsed=event.elapsed_s,
+                best=best,
             )
             say(line)
             if event.sample:
@@ -454,7 +565,7 @@ class ConsoleReporter:
         elif isinstance(event, ev.TrainingFinished):
             self._clear()
             if event.reason in ("error", "non_finite"):
-                say(f"charlm train: {event.message}", file=sys.stderr)
+                say(_("charlm train: {message}").format(message=event.message), file=sys.stderr)
             else:
                 say(event.message)
 
@@ -592,7 +703,7 @@ def _say_best(best: Path) -> None:
         step = read_metadata(best)["step"]
     except CheckpointError:
         return  # no best (a run stopped before its first eval), or one that cannot be read
-    say(f"best checkpoint (step {step}): {best}")
+    say(_("best checkpoint (step {step}): {best}").format(step=step, best=best))
 
 
 # --- sample ---------------------------------------------------------------------------------
@@ -603,7 +714,8 @@ def _model_for_sampling(args: argparse.Namespace) -> tuple[Any, Any, str]:
         from charlm_tui.core.runs import load_model
 
         loaded = load_model(args.checkpoint)
-        return loaded.model, loaded.vocab, f"{loaded.name} from {args.checkpoint}"
+        said = _("{model} from {path}").format(model=loaded.name, path=args.checkpoint)
+        return loaded.model, loaded.vocab, said
     import torch
 
     from charlm_tui.core.models import build_model
@@ -617,7 +729,8 @@ def _model_for_sampling(args: argparse.Namespace) -> tuple[Any, Any, str]:
         model = build_model(args.model, vocab.size).eval()
     except ValueError as exc:  # an unknown model name, said with the valid ones
         raise UserError(str(exc)) from None
-    return model, vocab, f"untrained {args.model} (vocabulary of {corpus.name})"
+    said = _("untrained {model} (vocabulary of {corpus})")
+    return model, vocab, said.format(model=args.model, corpus=corpus.name)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -648,9 +761,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     if gen.unknown:
         chars = sorted({c for _, c in gen.unknown})
-        action = "replaced by a space" if args.unknown == "replace" else "dropped"
+        action = _("replaced by a space") if args.unknown == "replace" else _("dropped")
         print(
-            f"# not in the vocabulary, {action}: {' '.join(repr(c) for c in chars)}",
+            _("# not in the vocabulary, {action}: {value}").format(
+                action=action, value=" ".join(repr(c) for c in chars)
+            ),
             file=sys.stderr,
         )
     out = sys.stdout
@@ -685,8 +800,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if unknown:
             chars = sorted({c for _, c in unknown})
             print(
-                f"# {len(unknown)} characters not in the vocabulary ({' '.join(map(repr, chars[:10]))})"
-                " were dropped",
+                _("# {n} characters not in the vocabulary ({value}) were dropped").format(
+                    n=len(unknown), value=" ".join(map(repr, chars[:10]))
+                ),
                 file=sys.stderr,
             )
         data = encode_corpus(text, loaded.vocab, policy="drop")
@@ -708,20 +824,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
             # The corpus the run recorded (a path relative to where it was trained, say)
             # is not found from here: say where the name came from and the way round it.
             raise UserError(
-                f"{exc}. {ns.corpus!r} is the corpus this checkpoint was trained on; "
-                "pass --corpus PATH to evaluate on it from here, or --text FILE"
+                _(
+                    "{exc}. {corpus!r} is the corpus this checkpoint was trained on; pass --corpus PATH to evaluate on it from here, or --text FILE"
+                ).format(exc=exc, corpus=ns.corpus)
             ) from None
         data_all = encode_corpus(corpus.text, loaded.vocab, policy="drop")
         split = split_ids(data_all, float(tc.get("train_fraction", 0.8)))
         data = split.val if args.split == "val" else split.train
-        where = f"{ns.corpus} {args.split} split"
+        if args.split == "val":
+            where = _("{corpus} val split").format(corpus=ns.corpus)
+        else:
+            where = _("{corpus} train split").format(corpus=ns.corpus)
     if len(data) < 2:
-        raise UserError(f"{where} has fewer than 2 known characters: nothing to evaluate")
+        raise UserError(
+            _("{where} has fewer than 2 known characters: nothing to evaluate").format(where=where)
+        )
     loss = evaluate_loss(loaded.model, data, block)
-    print(f"{where}: {len(data):,} characters")
-    print(f"loss        {loss:.4f} nats/char")
-    print(f"perplexity  {perplexity(loss):.3f}")
-    print(f"bits/char   {bits_per_char(loss):.3f}")
+    print(_("{where}: {n:,} characters").format(where=where, n=len(data)))
+    print(_("loss        {loss:.4f} nats/char").format(loss=loss))
+    print(_("perplexity  {value:.3f}").format(value=perplexity(loss)))
+    print(_("bits/char   {value:.3f}").format(value=bits_per_char(loss)))
     return 0
 
 
@@ -746,10 +868,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from textual_serve.server import Server
     except ImportError:
         raise UserError(
-            "serving in a browser needs textual-serve: pip install 'charlm-tui[serve]'"
+            _("serving in a browser needs textual-serve: pip install 'charlm-tui[serve]'")
         ) from None
     Server(
-        serve_command(args.corpus),
+        serve_command(args.corpus, language()),
         host=args.host,
         port=args.port,
         title="charlm-tui",
@@ -758,12 +880,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve_command(corpus: str | None = None) -> str:
-    """The shell line textual-serve runs for each browser: this Python's `charlm tui`."""
+def serve_command(corpus: str | None = None, lang: str | None = None) -> str:
+    """The shell line textual-serve runs for each browser: this Python's `charlm tui`
+    (with --lang when the server was given a language its locale does not say)."""
     # quoted: a venv path with a space (or a corpus file's name) must survive the shell
     command = [sys.executable, "-m", "charlm_tui", "tui"]
     if corpus:
         command += ["--corpus", corpus]
+    if lang is not None and lang != language_from_environment():
+        command += ["--lang", lang]
     return " ".join(shlex.quote(part) for part in command)
 
 
@@ -779,21 +904,22 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None, *, tui_alone: bool = False) -> int:
+    argv = choose_language(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser(tui_alone)
-    argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["tui", *argv]
     args = parser.parse_args(argv)
+    args.lang = language()  # the app opens in the language the command line chose
     from charlm_tui.core.errors import USER_ERRORS
 
     told: tuple[type[Exception], ...] = (UserError, *USER_ERRORS)  # their words are for the user
     try:
         return COMMANDS[args.command](args)
     except told as exc:
-        print(f"charlm {args.command}: {exc}", file=sys.stderr)
+        print(_("charlm {command}: {exc}").format(command=args.command, exc=exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        say("\ninterrupted", file=sys.stderr)
+        say("\n" + _("interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:  # `charlm prep | head`: the reader left; so do we, quietly
         # Python would complain again when it flushes stdout at exit: point it at nothing.

@@ -48,6 +48,19 @@ def tiny_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture(autouse=True)
+def english_unless_asked(monkeypatch: pytest.MonkeyPatch):
+    """English, whatever the machine's locale says, and English again after a test that
+    switched the language (the language is the process's, as gettext's is)."""
+    from charlm_tui.core.i18n import set_language
+
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.setenv("LC_MESSAGES", "C.UTF-8")
+    set_language("en")
+    yield
+    set_language("en")
+
+
+@pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Cache and data dirs of the tests' own, so no test reads or writes the user's."""
     root = tmp_path_factory.getbasetemp()

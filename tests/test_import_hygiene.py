@@ -42,3 +42,12 @@ def test_charlm_help_runs_without_importing_textual_or_torch() -> None:
     )
     loaded = modules_loaded_by(code)
     assert "textual" not in loaded and "torch" not in loaded
+
+
+def test_charlm_help_in_japanese_runs_without_importing_textual_or_torch() -> None:
+    code = (
+        "from charlm_tui.cli import main\n"
+        "try:\n    main(['--lang', 'ja', '--help'])\nexcept SystemExit:\n    pass\n"
+    )
+    loaded = modules_loaded_by(code)
+    assert "textual" not in loaded and "torch" not in loaded

@@ -95,6 +95,7 @@ from torch import nn
 
 from charlm_tui import __version__
 from charlm_tui.core.atomic import atomic_write_bytes, remove_stale_temps
+from charlm_tui.core.i18n import N_, _
 
 __all__ = [
     "FORMAT_NAME",
@@ -144,9 +145,9 @@ class CheckpointError(Exception):
             self.path = Path(path)
             self.problem = problem
             self.advice = advice
-            message = f"checkpoint {self.path}: {problem}"
+            message = _("checkpoint {path}: {problem}").format(path=self.path, problem=problem)
         if advice:
-            message += f". {advice}"
+            message = _("{message}. {advice}").format(message=message, advice=advice)
         super().__init__(message)
 
 
@@ -176,10 +177,10 @@ def _json_default(value: Any) -> Any:
 
 # The caller's parts of the metadata, by key, as an error names them.
 CALLER_SECTIONS = {
-    "model_config": "model config",
-    "train_config": "training config",
-    "metrics": "metrics",
-    "extra": "extra data",
+    "model_config": N_("model config"),
+    "train_config": N_("training config"),
+    "metrics": N_("metrics"),
+    "extra": N_("extra data"),
 }
 
 
@@ -197,11 +198,15 @@ def _json_document(meta: Mapping[str, Any], path: Path) -> str:
             except (TypeError, ValueError) as section_exc:
                 raise CheckpointError(
                     path,
-                    f"the {what} cannot be stored as JSON ({section_exc})",
-                    "Pass plain numbers, strings, lists and dicts (dataclasses are converted)",
+                    _("the {what} cannot be stored as JSON ({section_exc})").format(
+                        what=_(what), section_exc=section_exc
+                    ),
+                    _("Pass plain numbers, strings, lists and dicts (dataclasses are converted)"),
                 ) from section_exc
         raise CheckpointError(
-            path, f"could not be serialised: {exc}", "Nothing was written; this is a bug"
+            path,
+            _("could not be serialised: {exc}").format(exc=exc),
+            _("Nothing was written; this is a bug"),
         ) from exc
 
 
@@ -272,8 +277,10 @@ def _model_tensors(model: nn.Module, path: Path) -> dict[str, torch.Tensor]:
         if not isinstance(value, torch.Tensor):
             raise CheckpointError(
                 path,
-                f"model state entry {key!r} is a {type(value).__name__}, not a tensor",
-                "Only tensor state can be saved; keep other state in the model config",
+                _("model state entry {key!r} is a {kind}, not a tensor").format(
+                    key=key, kind=type(value).__name__
+                ),
+                _("Only tensor state can be saved; keep other state in the model config"),
             )
         tensors[f"model.{key}"] = value
     return tensors
@@ -296,8 +303,10 @@ def _optimizer_section(
     except TypeError as exc:
         raise CheckpointError(
             path,
-            f"the optimizer state of {type(optimizer).__name__} cannot be stored ({exc})",
-            "Use a torch.optim optimizer whose state holds tensors and numbers",
+            _("the optimizer state of {kind} cannot be stored ({exc})").format(
+                kind=type(optimizer).__name__, exc=exc
+            ),
+            _("Use a torch.optim optimizer whose state holds tensors and numbers"),
         ) from exc
     return {"class": type(optimizer).__name__, "param_groups": groups, "state": state}
 
@@ -349,21 +358,23 @@ def _write_error(path: Path, exc: BaseException) -> CheckpointError:
     code = getattr(exc, "errno", None)
     detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     if code in _DISK_ERRNOS:
-        problem = (
-            f"could not be written: {detail} (the disk may be full, or a file-size limit was hit)"
+        problem = _(
+            "could not be written: {detail} (the disk may be full, or a file-size limit was hit)"
         )
     elif code in _PERMISSION_ERRNOS:
-        problem = f"could not be written: {detail} (the folder is not writable)"
+        problem = _("could not be written: {detail} (the folder is not writable)")
     elif code == errno.EISDIR:
-        problem = "could not be written: a folder has that name"
+        problem = _("could not be written: a folder has that name")
     else:
-        problem = f"could not be written: {detail} (the disk may be full or not writable)"
+        problem = _("could not be written: {detail} (the disk may be full or not writable)")
+    problem = problem.format(detail=detail)
     if path.is_file():
-        advice = (
-            f"The previous checkpoint at {path} is intact; free some space or choose another folder"
+        advice = _(
+            "The previous checkpoint at {path} is intact; free some space or choose another folder"
         )
     else:
-        advice = f"Nothing was written at {path}; free some space or choose another folder"
+        advice = _("Nothing was written at {path}; free some space or choose another folder")
+    advice = advice.format(path=path)
     return CheckpointError(path, problem, advice)
 
 
@@ -390,14 +401,18 @@ def save_checkpoint(
     """
     target = Path(path)
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-        raise CheckpointError(target, f"step must be a whole number >= 0, not {step!r}")
+        raise CheckpointError(
+            target, _("step must be a whole number >= 0, not {step!r}").format(step=step)
+        )
     tensors = _model_tensors(model, target)
     optim_meta = _optimizer_section(optimizer, tensors, target) if optimizer is not None else None
     try:
         rng_meta = _rng_section(generators, tensors)
     except TypeError as exc:
         raise CheckpointError(
-            target, f"cannot save a generator: {exc}", "Pass torch.Generator or numpy Generator"
+            target,
+            _("cannot save a generator: {exc}").format(exc=exc),
+            _("Pass torch.Generator or numpy Generator"),
         ) from exc
     meta = {
         "format": FORMAT_NAME,
@@ -420,7 +435,9 @@ def save_checkpoint(
         payload = safetensors_save(_to_storable(tensors), metadata={METADATA_KEY: document})
     except (RuntimeError, ValueError, TypeError, MemoryError) as exc:
         raise CheckpointError(
-            target, f"could not be serialised: {exc}", "Nothing was written; this is a bug"
+            target,
+            _("could not be serialised: {exc}").format(exc=exc),
+            _("Nothing was written; this is a bug"),
         ) from exc
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -516,8 +533,10 @@ class Checkpoint:
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(
                 self.path,
-                f"the optimizer state is damaged ({type(exc).__name__}: {exc})",
-                "Resume without the optimizer state, or use another checkpoint",
+                _("the optimizer state is damaged ({kind}: {exc})").format(
+                    kind=type(exc).__name__, exc=exc
+                ),
+                _("Resume without the optimizer state, or use another checkpoint"),
             ) from exc
         return {"state": state, "param_groups": groups}
 
@@ -560,32 +579,32 @@ def _folder_hint(folder: Path) -> str:
         found = []
     if found:
         shown = ", ".join(found[:4]) + (", ..." if len(found) > 4 else "")
-        return f"It holds {shown}: pass one of those files"
-    return "Pass a .safetensors checkpoint file, not a folder"
+        return _("It holds {files}: pass one of those files").format(files=shown)
+    return _("Pass a .safetensors checkpoint file, not a folder")
 
 
 def _sniff_foreign(head: bytes) -> str | None:
     """Name a well-known non-safetensors format from its first bytes (never parsing it)."""
     if head.startswith(b"PK\x03\x04"):
-        return (
+        return _(
             "a zip archive, as torch.save writes; its weights are pickled and unpickling "
             "can run arbitrary code, so charlm-tui refuses to open it"
         )
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        return (
+        return _(
             "a Python pickle (torch.save or pickle.dump); unpickling can run arbitrary "
             "code, so charlm-tui refuses to open it"
         )
     if head.startswith(b"GGUF"):
-        return "a GGUF model file, not a charlm-tui checkpoint"
+        return _("a GGUF model file, not a charlm-tui checkpoint")
     if head.startswith(b"\x89HDF"):
-        return "an HDF5 file, not a charlm-tui checkpoint"
+        return _("an HDF5 file, not a charlm-tui checkpoint")
     if head.startswith(b"\x93NUMPY"):
-        return "a numpy .npy array, not a charlm-tui checkpoint"
+        return _("a numpy .npy array, not a charlm-tui checkpoint")
     return None
 
 
-_NOT_OURS = "Choose a .safetensors checkpoint written by charlm-tui (in a run folder)"
+_NOT_OURS = N_("Choose a .safetensors checkpoint written by charlm-tui (in a run folder)")
 
 
 def _read_header(path: Path) -> tuple[dict[str, Any], int]:
@@ -595,11 +614,11 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int]:
     choose what code runs.
     """
     if not os.path.lexists(path):
-        raise CheckpointError(path, "no such file", "Check the path")
+        raise CheckpointError(path, _("no such file"), _("Check the path"))
     if path.is_dir():
-        raise CheckpointError(path, "is a folder, not a checkpoint file", _folder_hint(path))
+        raise CheckpointError(path, _("is a folder, not a checkpoint file"), _folder_hint(path))
     if not path.exists():
-        raise CheckpointError(path, "is a broken symbolic link", "Check the path")
+        raise CheckpointError(path, _("is a broken symbolic link"), _("Check the path"))
     try:
         with path.open("rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -607,28 +626,35 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int]:
             if size == 0:
                 raise CheckpointError(
                     path,
-                    "the file is empty (0 bytes)",
-                    "It was probably cut off while being copied; use another checkpoint",
+                    _("the file is empty (0 bytes)"),
+                    _("It was probably cut off while being copied; use another checkpoint"),
                 )
             header_len = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else 0
             plausible = len(head) == 9 and head[8:9] == b"{" and 2 <= header_len
             if not plausible or header_len > _MAX_HEADER_BYTES:
                 foreign = _sniff_foreign(head)
                 if foreign:
-                    raise CheckpointError(path, f"the file is {foreign}", _NOT_OURS)
+                    raise CheckpointError(
+                        path, _("the file is {foreign}").format(foreign=foreign), _(_NOT_OURS)
+                    )
                 if len(head) < 9:
                     raise CheckpointError(
                         path,
-                        f"the file is only {size} bytes: truncated, or not a checkpoint",
-                        _NOT_OURS,
+                        _("the file is only {size} bytes: truncated, or not a checkpoint").format(
+                            size=size
+                        ),
+                        _(_NOT_OURS),
                     )
-                raise CheckpointError(path, "the file is not in safetensors format", _NOT_OURS)
+                raise CheckpointError(
+                    path, _("the file is not in safetensors format"), _(_NOT_OURS)
+                )
             if 8 + header_len > size:
                 raise CheckpointError(
                     path,
-                    f"the file is truncated: {size} bytes, but its header alone needs "
-                    f"{8 + header_len}",
-                    "It was cut off (an interrupted copy?); use another checkpoint",
+                    _(
+                        "the file is truncated: {size} bytes, but its header alone needs {value}"
+                    ).format(size=size, value=8 + header_len),
+                    _("It was cut off (an interrupted copy?); use another checkpoint"),
                 )
             fh.seek(8)
             raw = fh.read(header_len)
@@ -636,7 +662,9 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int]:
         raise
     except OSError as exc:
         raise CheckpointError(
-            path, f"cannot be read: {exc.strerror or exc}", "Check the file's permissions"
+            path,
+            _("cannot be read: {value}").format(value=exc.strerror or exc),
+            _("Check the file's permissions"),
         ) from exc
     try:
         header = json.loads(raw.decode("utf-8"))
@@ -650,14 +678,18 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int]:
             data_end = max(data_end, int(end))
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(
-            path, f"the file is not in safetensors format (bad header: {exc})", _NOT_OURS
+            path,
+            _("the file is not in safetensors format (bad header: {exc})").format(exc=exc),
+            _(_NOT_OURS),
         ) from exc
     expected = 8 + header_len + data_end
     if size < expected:
         raise CheckpointError(
             path,
-            f"the file is truncated: {size} bytes of the {expected} its header describes",
-            "It was cut off (an interrupted copy?); use another checkpoint",
+            _("the file is truncated: {size} bytes of the {expected} its header describes").format(
+                size=size, expected=expected
+            ),
+            _("It was cut off (an interrupted copy?); use another checkpoint"),
         )
     return header, size
 
@@ -668,27 +700,38 @@ def _parse_meta(path: Path, header: Mapping[str, Any]) -> dict[str, Any]:
     if document is None:
         raise CheckpointError(
             path,
-            "this safetensors file has no charlm-tui metadata (weights from another tool?)",
-            _NOT_OURS,
+            _("this safetensors file has no charlm-tui metadata (weights from another tool?)"),
+            _(_NOT_OURS),
         )
     try:
         meta = json.loads(document)
     except (TypeError, ValueError) as exc:
-        raise CheckpointError(path, f"its metadata is not valid JSON ({exc})", _NOT_OURS) from exc
+        raise CheckpointError(
+            path, _("its metadata is not valid JSON ({exc})").format(exc=exc), _(_NOT_OURS)
+        ) from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-        raise CheckpointError(path, "its metadata is not a charlm-tui checkpoint's", _NOT_OURS)
+        raise CheckpointError(
+            path, _("its metadata is not a charlm-tui checkpoint's"), _(_NOT_OURS)
+        )
     version = meta.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise CheckpointError(path, f"its format version {version!r} is not a number", _NOT_OURS)
+        raise CheckpointError(
+            path,
+            _("its format version {version!r} is not a number").format(version=version),
+            _(_NOT_OURS),
+        )
     if version > FORMAT_VERSION:
         raise CheckpointError(
             path,
-            f"it was written by a newer charlm-tui (format {version}; this version reads "
-            f"up to {FORMAT_VERSION})",
-            "Upgrade charlm-tui to open it",
+            _(
+                "it was written by a newer charlm-tui (format {version}; this version reads up to {supported})"
+            ).format(version=version, supported=FORMAT_VERSION),
+            _("Upgrade charlm-tui to open it"),
         )
     if version < 1:
-        raise CheckpointError(path, f"unknown format version {version}", _NOT_OURS)
+        raise CheckpointError(
+            path, _("unknown format version {version}").format(version=version), _(_NOT_OURS)
+        )
     problems = []
     if not isinstance(meta.get("model_name"), str) or not meta["model_name"]:
         problems.append("model_name")
@@ -713,8 +756,10 @@ def _parse_meta(path: Path, header: Mapping[str, Any]) -> dict[str, Any]:
     if problems:
         raise CheckpointError(
             path,
-            f"its metadata is damaged: missing or invalid {', '.join(problems)}",
-            "Use another checkpoint",
+            _("its metadata is damaged: missing or invalid {value}").format(
+                value=", ".join(problems)
+            ),
+            _("Use another checkpoint"),
         )
     return meta
 
@@ -722,7 +767,7 @@ def _parse_meta(path: Path, header: Mapping[str, Any]) -> dict[str, Any]:
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Validate the file's header and return its JSON document without loading tensors."""
     target = Path(path)
-    header, _ = _read_header(target)
+    header, _size = _read_header(target)
     return _parse_meta(target, header)
 
 
@@ -751,7 +796,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     metadata refers to but the file lacks all give a message naming the file.
     """
     target = Path(path)
-    header, _ = _read_header(target)
+    header, _size = _read_header(target)
     meta = _parse_meta(target, header)
     try:
         tensors = _load_tensors(target)
@@ -759,17 +804,21 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise
     except Exception as exc:  # SafetensorError, OSError, ...: all mean the same to a user
         raise CheckpointError(
-            target, f"the file is damaged ({type(exc).__name__}: {exc})", "Use another checkpoint"
+            target,
+            _("the file is damaged ({kind}: {exc})").format(kind=type(exc).__name__, exc=exc),
+            _("Use another checkpoint"),
         ) from exc
     ckpt = Checkpoint(path=target, meta=meta, tensors=tensors)
     if not ckpt.model_state():
-        raise CheckpointError(target, "it holds no model weights", "Use another checkpoint")
+        raise CheckpointError(target, _("it holds no model weights"), _("Use another checkpoint"))
     ckpt.optimizer_state()  # raises CheckpointError now, not mid-resume, if damaged
     try:
         ckpt.rng_state()
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(
-            target, f"its RNG state is damaged ({exc})", "Use another checkpoint"
+            target,
+            _("its RNG state is damaged ({exc})").format(exc=exc),
+            _("Use another checkpoint"),
         ) from exc
     return ckpt
 
@@ -779,23 +828,27 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
 
 def _show_chars(chars: Sequence[str], limit: int = 12) -> str:
     shown = " ".join(repr(c) for c in list(chars)[:limit])
-    return shown + (f" and {len(chars) - limit} more" if len(chars) > limit else "")
+    if len(chars) > limit:
+        return _("{shown} and {more} more").format(shown=shown, more=len(chars) - limit)
+    return shown
 
 
 def _vocab_difference(saved: Sequence[str], current: Sequence[str]) -> str:
     saved_set, current_set = set(saved), set(current)
     only_saved = sorted(saved_set - current_set)
     only_current = sorted(current_set - saved_set)
-    parts = [f"the checkpoint's vocabulary has {len(saved)} characters, this one {len(current)}"]
+    sizes = _("the checkpoint's vocabulary has {saved} characters, this one {current}")
+    parts = [sizes.format(saved=len(saved), current=len(current))]
     if only_saved or only_current:
-        parts.append(f"{len(only_saved) + len(only_current)} characters differ")
+        differ = _("{n} characters differ").format(n=len(only_saved) + len(only_current))
+        parts.append(differ)
         if only_saved:
-            parts.append(f"only in the checkpoint: {_show_chars(only_saved)}")
+            parts.append(_("only in the checkpoint: {chars}").format(chars=_show_chars(only_saved)))
         if only_current:
-            parts.append(f"only in this corpus: {_show_chars(only_current)}")
+            parts.append(_("only in this corpus: {chars}").format(chars=_show_chars(only_current)))
     else:
         moved = sum(1 for a, b in zip(saved, current, strict=True) if a != b)
-        parts.append(f"same characters, but {moved} are at other indices")
+        parts.append(_("same characters, but {n} are at other indices").format(n=moved))
     return "; ".join(parts)
 
 
@@ -817,15 +870,20 @@ def check_compatible(
     if model_name is not None and model_name != ckpt.model_name:
         raise IncompatibleCheckpointError(
             path,
-            f"it holds a {ckpt.model_name!r} model, not a {model_name!r} one",
-            f"Choose the model {ckpt.model_name!r} to use it, or start a new run",
+            _("it holds a {model_name!r} model, not a {model_name2!r} one").format(
+                model_name=ckpt.model_name, model_name2=model_name
+            ),
+            _("Choose the model {model_name!r} to use it, or start a new run").format(
+                model_name=ckpt.model_name
+            ),
         )
     if vocab_chars is not None and list(vocab_chars) != ckpt.vocab_chars:
         raise IncompatibleCheckpointError(
             path,
-            "it was trained on another vocabulary: "
-            + _vocab_difference(ckpt.vocab_chars, list(vocab_chars)),
-            "Use the corpus it was trained on (or its vocabulary), or start a new run",
+            _("it was trained on another vocabulary: {difference}").format(
+                difference=_vocab_difference(ckpt.vocab_chars, list(vocab_chars))
+            ),
+            _("Use the corpus it was trained on (or its vocabulary), or start a new run"),
         )
     if model is not None:
         saved = ckpt.model_state()
@@ -842,23 +900,21 @@ def check_compatible(
         if mismatched or missing or unexpected:
             parts = []
             if mismatched:
-                parts.append(
-                    f"{len(mismatched)} tensor shape(s) differ ({'; '.join(mismatched[:5])}"
-                    + ("; ..." if len(mismatched) > 5 else "")
-                    + ")"
-                )
+                listed = "; ".join(mismatched[:5]) + ("; ..." if len(mismatched) > 5 else "")
+                differ = _("{n} tensor shape(s) differ ({listed})")
+                parts.append(differ.format(n=len(mismatched), listed=listed))
             if missing:
-                parts.append(
-                    f"the model has tensors the checkpoint lacks ({', '.join(missing[:5])})"
-                )
+                lacks = _("the model has tensors the checkpoint lacks ({names})")
+                parts.append(lacks.format(names=", ".join(missing[:5])))
             if unexpected:
-                parts.append(
-                    f"the checkpoint has tensors the model lacks ({', '.join(unexpected[:5])})"
-                )
+                lacks = _("the checkpoint has tensors the model lacks ({names})")
+                parts.append(lacks.format(names=", ".join(unexpected[:5])))
             raise IncompatibleCheckpointError(
                 path,
-                f"its {ckpt.model_name!r} weights do not fit this model: " + "; ".join(parts),
-                "Build the model from the checkpoint's own config (Checkpoint.model_config)",
+                _("its {model!r} weights do not fit this model: {parts}").format(
+                    model=ckpt.model_name, parts="; ".join(parts)
+                ),
+                _("Build the model from the checkpoint's own config (Checkpoint.model_config)"),
             )
     if optimizer is not None and ckpt.has_optimizer:
         section = ckpt.meta["optimizer"]
@@ -866,23 +922,29 @@ def check_compatible(
         if saved_class != type(optimizer).__name__:
             raise IncompatibleCheckpointError(
                 path,
-                f"its optimizer state is for {saved_class}, not {type(optimizer).__name__}",
-                "Use the same optimizer (recipe) as the saved run, or start a new run",
+                _("its optimizer state is for {saved_class}, not {kind}").format(
+                    saved_class=saved_class, kind=type(optimizer).__name__
+                ),
+                _("Use the same optimizer (recipe) as the saved run, or start a new run"),
             )
         saved_sizes = [len(g.get("params", [])) for g in section["param_groups"]]
         sizes = [len(g["params"]) for g in optimizer.param_groups]
         if saved_sizes != sizes:
             raise IncompatibleCheckpointError(
                 path,
-                f"its optimizer has parameter groups of sizes {saved_sizes}, this one {sizes}",
-                "Use the same model and optimizer settings as the saved run",
+                _(
+                    "its optimizer has parameter groups of sizes {saved_sizes}, this one {sizes}"
+                ).format(saved_sizes=saved_sizes, sizes=sizes),
+                _("Use the same model and optimizer settings as the saved run"),
             )
 
 
 def _set_generator(ckpt: Checkpoint, name: str, gen: Any, state: Any) -> None:
     if isinstance(gen, torch.Generator):
         if not isinstance(state, torch.Tensor):
-            raise CheckpointError(ckpt.path, f"generator {name!r} was saved as a numpy generator")
+            raise CheckpointError(
+                ckpt.path, _("generator {name!r} was saved as a numpy generator").format(name=name)
+            )
         gen.set_state(state)
     elif isinstance(gen, np.random.Generator):
         if (
@@ -890,11 +952,17 @@ def _set_generator(ckpt: Checkpoint, name: str, gen: Any, state: Any) -> None:
             or state.get("bit_generator") != type(gen.bit_generator).__name__
         ):
             raise CheckpointError(
-                ckpt.path, f"generator {name!r} was saved with another kind of generator"
+                ckpt.path,
+                _("generator {name!r} was saved with another kind of generator").format(name=name),
             )
         gen.bit_generator.state = state
     else:
-        raise CheckpointError(ckpt.path, f"cannot restore generator {name!r} into a {type(gen)}")
+        raise CheckpointError(
+            ckpt.path,
+            _("cannot restore generator {name!r} into a {value}").format(
+                name=name, value=type(gen)
+            ),
+        )
 
 
 def restore_rng(
@@ -913,9 +981,10 @@ def restore_rng(
         if name not in saved:
             raise CheckpointError(
                 ckpt.path,
-                f"it holds no state for the generator {name!r} (it has: "
-                f"{', '.join(sorted(saved)) or 'none'})",
-                "The run cannot resume exactly; start a new run from its weights instead",
+                _("it holds no state for the generator {name!r} (it has: {value})").format(
+                    name=name, value=", ".join(sorted(saved)) or _("none")
+                ),
+                _("The run cannot resume exactly; start a new run from its weights instead"),
             )
     if state["torch"] is not None:
         torch.set_rng_state(state["torch"])

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import platformdirs
 
+from charlm_tui.core.i18n import _
+
 MIRROR_ENV = "CHARLM_CORPUS_MIRROR"
 DEFAULT_CORPUS = "sherlock"
 FALLBACK_CORPUS = "python-docs"
@@ -144,31 +146,37 @@ def decode_text(
 ) -> str:
     """Bytes to clean text: refuse binary and undecodable input; strip BOM, LF, NFC."""
     if not data:
-        raise CorpusError(f"{source} is empty: choose a text file with some content", source)
+        said = _("{source} is empty: choose a text file with some content")
+        raise CorpusError(said.format(source=source), source)
     nul = data.find(b"\x00")
     if nul >= 0 and encoding.lower().replace("-", "") not in ("utf16", "utf32"):
-        raise CorpusError(
-            f"{source} looks binary (a NUL byte at byte offset {nul}): choose a plain-text file",
-            source,
+        said = _(
+            "{source} looks binary (a NUL byte at byte offset {offset}): choose a plain-text file"
         )
+        raise CorpusError(said.format(source=source, offset=nul), source)
     try:
         text = data.decode(encoding, errors=errors)
     except UnicodeDecodeError as exc:
         bad = data[exc.start : exc.start + 1].hex()
         raise CorpusError(
-            f"{source} is not valid {encoding} (byte 0x{bad} at byte offset {exc.start}). "
-            "If it is Latin-1 or Shift_JIS, say so with --encoding latin-1 / shift_jis, "
-            "or use --encoding-errors replace",
+            _(
+                "{source} is not valid {encoding} (byte 0x{byte} at byte offset {offset}). "
+                "If it is Latin-1 or Shift_JIS, say so with --encoding latin-1 / shift_jis, "
+                "or use --encoding-errors replace"
+            ).format(source=source, encoding=encoding, byte=bad, offset=exc.start),
             source,
         ) from None
     except LookupError:
-        raise CorpusError(f"unknown encoding {encoding!r}", source) from None
+        raise CorpusError(
+            _("unknown encoding {encoding!r}").format(encoding=encoding), source
+        ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text)
     if not text.strip():
-        raise CorpusError(f"{source} holds only whitespace: choose a file with text", source)
+        said = _("{source} holds only whitespace: choose a file with text")
+        raise CorpusError(said.format(source=source), source)
     return text
 
 
@@ -176,15 +184,17 @@ def read_text_file(path: str | Path, *, encoding: str = "utf-8", errors: str = "
     """Read and validate a local text file; every failure is a CorpusError naming the path."""
     p = Path(path).expanduser()
     if not p.exists():
-        raise CorpusError(f"{p} does not exist: check the path", p)
+        raise CorpusError(_("{path} does not exist: check the path").format(path=p), p)
     if p.is_dir():
-        raise CorpusError(f"{p} is a folder: choose a text file inside it", p)
+        raise CorpusError(_("{path} is a folder: choose a text file inside it").format(path=p), p)
     try:
         data = p.read_bytes()
     except PermissionError:
-        raise CorpusError(f"{p} cannot be read (permission denied)", p) from None
+        said = _("{path} cannot be read (permission denied)")
+        raise CorpusError(said.format(path=p), p) from None
     except OSError as exc:
-        raise CorpusError(f"{p} cannot be read ({exc.strerror or exc})", p) from None
+        said = _("{path} cannot be read ({reason})")
+        raise CorpusError(said.format(path=p, reason=exc.strerror or exc), p) from None
     return decode_text(data, source=str(p), encoding=encoding, errors=errors)
 
 
@@ -217,7 +227,7 @@ def fallback_text() -> str:
         from pydoc_data.topics import topics
     except ImportError as exc:  # a stripped-down Python
         raise CorpusError(
-            "this Python has no pydoc_data; open a text file of your own with --corpus PATH"
+            _("this Python has no pydoc_data; open a text file of your own with --corpus PATH")
         ) from exc
     return "\n\n".join(topics[key].strip() for key in sorted(topics)) + "\n"
 
@@ -229,9 +239,11 @@ def _verify(entry: CorpusEntry, data: bytes, where: str) -> None:
     digest = sha256_bytes(data)
     if digest != entry.sha256:
         raise CorpusError(
-            f"{where} does not match the pinned sha256 of {entry.name} "
-            f"(got {digest[:12]}…, expected {entry.sha256[:12]}…); "
-            "delete it and try again, or open the file by path",
+            _(
+                "{where} does not match the pinned sha256 of {name} "
+                "(got {got}…, expected {expected}…); "
+                "delete it and try again, or open the file by path"
+            ).format(where=where, name=entry.name, got=digest[:12], expected=entry.sha256[:12]),
             where,
         )
 
@@ -286,39 +298,45 @@ def fetch_entry_bytes(
         try:
             data = _from_mirror(entry, mirror, progress)
         except (OSError, urllib.error.URLError) as exc:
-            problems.append(f"the mirror {mirror} has no usable {entry.filename} ({exc})")
+            said = _("the mirror {mirror} has no usable {file} ({reason})")
+            problems.append(said.format(mirror=mirror, file=entry.filename, reason=exc))
         else:
             _verify(entry, data, f"{mirror}/{entry.filename}")
             _store_in_cache(entry, data)
             return data, f"{mirror}/{entry.filename}"
     if not download:
-        problems.append("downloading is switched off")
+        problems.append(_("downloading is switched off"))
     else:
         try:
             data = _fetch(entry.url, progress)
         except (OSError, urllib.error.URLError) as exc:
             reason = getattr(exc, "reason", exc)
-            problems.append(
-                f"downloading {entry.url} failed ({reason}), so this machine may be offline"
-            )
+            said = _("downloading {url} failed ({reason}), so this machine may be offline")
+            problems.append(said.format(url=entry.url, reason=reason))
         else:
             convert = _FROM_DOWNLOAD.get(entry.name)
             if convert is not None:
                 try:
                     data = convert(data)
                 except UnicodeDecodeError:
-                    problems.append(f"{entry.url} did not hold the expected text")
+                    problems.append(_("{url} did not hold the expected text").format(url=entry.url))
                     data = b""
             if data:
                 _verify(entry, data, entry.url)
                 stored = _store_in_cache(entry, data)
                 return data, str(stored) if stored.name else entry.url
     raise CorpusUnavailable(
-        f"corpus {entry.name!r} is not at hand: "
-        + "; ".join(problems)
-        + f". What to do: put {entry.filename} in a folder and set {MIRROR_ENV} to it, "
-        f"open a text file of your own (--corpus PATH), or use --corpus {FALLBACK_CORPUS}, "
-        "which is always available offline.",
+        _(
+            "corpus {name!r} is not at hand: {problems}. What to do: put {file} in a folder "
+            "and set {env} to it, open a text file of your own (--corpus PATH), or use "
+            "--corpus {fallback}, which is always available offline."
+        ).format(
+            name=entry.name,
+            problems="; ".join(problems),
+            file=entry.filename,
+            env=MIRROR_ENV,
+            fallback=FALLBACK_CORPUS,
+        ),
         problems,
     )
 
@@ -384,14 +402,14 @@ def load_corpus(
         if entry.name == "sherlock":
             text = normalize_sherlock(text)
         if entry.normalized_sha256 and sha256_bytes(text.encode()) != entry.normalized_sha256:
-            raise CorpusError(f"{entry.name} normalised to an unexpected text; please report it")
+            said = _("{name} normalised to an unexpected text; please report it")
+            raise CorpusError(said.format(name=entry.name))
     else:
         path = Path(key).expanduser()
         if not path.exists() and os.sep not in key and "." not in key:
             names = ", ".join(CATALOG)
-            raise CorpusError(
-                f"{key!r} is neither a corpus name ({names}) nor an existing file", key
-            )
+            said = _("{key!r} is neither a corpus name ({names}) nor an existing file")
+            raise CorpusError(said.format(key=key, names=names), key)
         text, source = read_text_file(path, encoding=encoding, errors=errors), str(path)
     if newlines_to_spaces:
         text = text.replace("\n", " ")
@@ -409,11 +427,17 @@ def _fallback_corpus(problems: list[str]) -> Corpus:
     """python-docs, with why it was opened instead of the default and how to get that."""
     corpus = load_corpus(FALLBACK_CORPUS, newlines_to_spaces=newlines_default(FALLBACK_CORPUS))
     entry = CATALOG[DEFAULT_CORPUS]
-    reason = (
-        f"Opened {FALLBACK_CORPUS} (Python's own documentation, always here) because "
-        f"{DEFAULT_CORPUS} is not on this machine: {'; '.join(problems)}. "
-        f"To get {DEFAULT_CORPUS}: when online, pick it from the corpus list (c); or put "
-        f"{entry.filename} in a folder and start with {MIRROR_ENV} set to that folder."
+    reason = _(
+        "Opened {fallback} (Python's own documentation, always here) because "
+        "{default} is not on this machine: {problems}. "
+        "To get {default}: when online, pick it from the corpus list (c); or put "
+        "{file} in a folder and start with {env} set to that folder."
+    ).format(
+        fallback=FALLBACK_CORPUS,
+        default=DEFAULT_CORPUS,
+        problems="; ".join(problems),
+        file=entry.filename,
+        env=MIRROR_ENV,
     )
     return replace(corpus, fallback_reason=reason)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from charlm_tui.core.i18n import _
 from charlm_tui.core.vocab import Vocab
 
 
@@ -44,9 +45,8 @@ def encode_corpus(text: str, vocab: Vocab, policy: str = "error") -> torch.Tenso
 def split_ids(ids: torch.Tensor, train_fraction: float = 0.8) -> Split:
     """The first `train_fraction` of the text trains, the rest validates (the notebook: 0.8)."""
     if not 0.0 < train_fraction < 1.0:
-        raise ValueError(
-            f"train fraction must be between 0 and 1 (exclusive), got {train_fraction}"
-        )
+        said = _("train fraction must be between 0 and 1 (exclusive), got {fraction}")
+        raise ValueError(said.format(fraction=train_fraction))
     n = int(train_fraction * len(ids))
     return Split(train=ids[:n], val=ids[n:], split_at=n)
 
@@ -54,17 +54,19 @@ def split_ids(ids: torch.Tensor, train_fraction: float = 0.8) -> Split:
 def check_size(split: Split, block_size: int) -> None:
     """Refuse, with the sizes named, a split too short for one window of block_size + 1."""
     need = block_size + 2  # randint(0, len - T - 1) needs len - T - 1 >= 1
-    problems = [
-        f"the {name} part has {len(part):,} characters"
-        for name, part in (("train", split.train), ("val", split.val))
-        if len(part) < need
-    ]
+    parts = (
+        (_("the train part has {n:,} characters"), split.train),
+        (_("the val part has {n:,} characters"), split.val),
+    )
+    problems = [said.format(n=len(part)) for said, part in parts if len(part) < need]
     if problems:
-        raise CorpusTooSmallError(
-            "the corpus is too small for a context of "
-            f"{block_size} characters: {' and '.join(problems)}, but each needs at least "
-            f"{need:,}. Use a longer text, a smaller block size, or another split"
+        said = _(
+            "the corpus is too small for a context of {block} characters: {problems}, but "
+            "each needs at least {need:,}. Use a longer text, a smaller block size, or "
+            "another split"
         )
+        joined = _(" and ").join(problems)
+        raise CorpusTooSmallError(said.format(block=block_size, problems=joined, need=need))
 
 
 def random_window(

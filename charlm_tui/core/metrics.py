@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from charlm_tui.core.i18n import _
+
 LN2 = math.log(2.0)
 UNITS = ("perplexity", "loss", "bpc")
 
@@ -44,7 +46,9 @@ def convert(loss: float, unit: str) -> float:
         return bits_per_char(loss)
     if unit == "loss":
         return loss
-    raise ValueError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
+    raise ValueError(
+        _("unknown unit {unit!r}; choose one of {value}").format(unit=unit, value=", ".join(UNITS))
+    )
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from typing import Any
 
 import torch
 
+from charlm_tui.core.i18n import _
+
 DTYPES = ("auto", "float32", "bfloat16")
 CACHE_NAME = "precision.json"
 MIN_SPEEDUP = 1.05  # bfloat16 must beat float32 by this much: a tie is not worth rounding
@@ -90,7 +92,7 @@ def measure_bf16_speedup(
 
     once("float32"), once("bfloat16")  # warm-up: kernels picked, memory allocated
     times: dict[str, list[float]] = {"float32": [], "bfloat16": []}
-    for _ in range(reps):
+    for _rep in range(reps):
         for dtype in times:
             times[dtype].append(once(dtype))
     return statistics.median(times["float32"]) / statistics.median(times["bfloat16"])
@@ -125,7 +127,11 @@ def bf16_faster(
 def resolve_dtype(name: str, device: torch.device | str = "cpu") -> str:
     """`float32` or `bfloat16` for a setting of `auto`, `float32` or `bfloat16`."""
     if name not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)} (got {name!r})")
+        raise ValueError(
+            _("dtype must be one of {value} (got {name!r})").format(
+                value=", ".join(DTYPES), name=name
+            )
+        )
     if name == "auto":
         faster = bf16_native(device) and bf16_faster(device)  # never measured if emulated
         return "bfloat16" if faster else "float32"

@@ -16,6 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from charlm_tui.core.i18n import _
+
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; the run goes on unlocked
@@ -97,10 +99,12 @@ class RunFolderLock:
                 lock_file.seek(0)
                 holder = lock_file.read().strip() or "unknown"
                 lock_file.close()
+                said = _(
+                    "{path} is in use by another run (process {holder}): wait for it "
+                    "to finish, or give this run a new --out"
+                )
                 raise RunFolderInUse(
-                    f"{self.path} is in use by another run (process {holder}): wait for it "
-                    "to finish, or give this run a new --out",
-                    self.path,
+                    said.format(path=self.path, holder=holder), self.path
                 ) from None
             if _same_file(lock_file, lock_path):
                 break
@@ -151,9 +155,10 @@ def claim_run_folder(path: Path, *, continuing: bool = False) -> RunFolderLock:
         lock.release()
         last = path / "last.safetensors"
         way_out = (
-            f"continue it with --resume {last}, or give the new run a new --out"
+            _("continue it with --resume {last}, or give the new run a new --out").format(last=last)
             if last.is_file()
-            else "give the new run a new --out (or delete the folder)"
+            else _("give the new run a new --out (or delete the folder)")
         )
-        raise RunFolderInUse(f"{path} already holds a run ({', '.join(found)}): {way_out}", path)
+        said = _("{path} already holds a run ({files}): {way_out}")
+        raise RunFolderInUse(said.format(path=path, files=", ".join(found), way_out=way_out), path)
     return lock

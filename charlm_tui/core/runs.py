@@ -9,6 +9,7 @@ import platformdirs
 import torch
 
 from charlm_tui.core import checkpoint as ckpt
+from charlm_tui.core.i18n import _
 from charlm_tui.core.models import CharModel, build_model
 from charlm_tui.core.run_folder import timestamped_run_dir
 from charlm_tui.core.vocab import Vocab
@@ -53,9 +54,11 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
     try:
         model = build_model(state.model_name, vocab.size, **config)
     except (KeyError, TypeError, ValueError) as exc:
+        said = _(
+            "{path}: its model {model!r} with config {config} cannot be built by this version ({reason})"
+        )
         raise ckpt.CheckpointError(
-            f"{path}: its model {state.model_name!r} with config {config} cannot be built "
-            f"by this version ({exc})"
+            said.format(path=path, model=state.model_name, config=config, reason=exc)
         ) from None
     ckpt.check_compatible(
         state, model_name=state.model_name, vocab_chars=list(vocab.chars), model=model

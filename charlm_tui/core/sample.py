@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from charlm_tui.core.i18n import _
 from charlm_tui.core.models.base import CharModel
 from charlm_tui.core.vocab import UnknownPolicy, Vocab
 
@@ -50,16 +51,24 @@ class SamplingOptions:
         """Raise ValueError naming the valid range of the first bad option; else self."""
         t = self.temperature
         if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
-            raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy), got {t!r}")
+            raise ValueError(
+                _("temperature must be a finite number >= 0 (0 = greedy), got {t!r}").format(t=t)
+            )
         if not _is_int(self.top_k) or self.top_k < 0:
-            raise ValueError(f"top_k must be an integer >= 0 (0 = off), got {self.top_k!r}")
+            raise ValueError(
+                _("top_k must be an integer >= 0 (0 = off), got {top_k!r}").format(top_k=self.top_k)
+            )
         p = self.top_p
         if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
-            raise ValueError(f"top_p must be in (0, 1] (1 = off), got {p!r}")
+            raise ValueError(_("top_p must be in (0, 1] (1 = off), got {p!r}").format(p=p))
         if not _is_int(self.length) or self.length < 0:
-            raise ValueError(f"length must be an integer >= 0, got {self.length!r}")
+            raise ValueError(
+                _("length must be an integer >= 0, got {length!r}").format(length=self.length)
+            )
         if self.seed is not None and not _is_int(self.seed):
-            raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
+            raise ValueError(
+                _("seed must be an integer or None, got {seed!r}").format(seed=self.seed)
+            )
         return self
 
 
@@ -230,8 +239,9 @@ class Generator:
     ) -> None:
         if model.vocab_size != vocab.size:
             raise ValueError(
-                f"the model predicts {model.vocab_size} characters but the vocabulary "
-                f"has {vocab.size}"
+                _(
+                    "the model predicts {vocab_size} characters but the vocabulary has {size}"
+                ).format(vocab_size=model.vocab_size, size=vocab.size)
             )
         self.model = model.eval()
         self._device = model.device

@@ -52,6 +52,7 @@ from charlm_tui.core.events import (
     TrainingFinished,
     TrainingStarted,
 )
+from charlm_tui.core.i18n import _
 from charlm_tui.core.metrics import bits_per_char, perplexity
 from charlm_tui.core.models import REGISTRY, CharModel, build_model
 from charlm_tui.core.precision import DTYPES, autocast, resolve_dtype
@@ -158,36 +159,68 @@ class TrainConfig:
     def validate(self) -> None:
         problems = []
         if self.steps < 0:
-            problems.append(f"steps must be >= 0 (got {self.steps})")
+            problems.append(_("steps must be >= 0 (got {steps})").format(steps=self.steps))
         for name in ("steps_per_epoch", "batch_size", "block_size", "eval_interval"):
             if getattr(self, name) < 1:
-                problems.append(f"{name} must be >= 1 (got {getattr(self, name)})")
+                problems.append(
+                    _("{name} must be >= 1 (got {value})").format(
+                        name=name, value=getattr(self, name)
+                    )
+                )
         if self.model not in REGISTRY:
-            problems.append(f"model must be one of {', '.join(REGISTRY)} (got {self.model!r})")
+            problems.append(
+                _("model must be one of {value} (got {model!r})").format(
+                    value=", ".join(REGISTRY), model=self.model
+                )
+            )
         if self.eval_batches < 1:
-            problems.append(f"eval_batches must be >= 1 (got {self.eval_batches})")
+            problems.append(
+                _("eval_batches must be >= 1 (got {eval_batches})").format(
+                    eval_batches=self.eval_batches
+                )
+            )
         for name in ("warmup_steps", "checkpoint_interval", "sample_length"):
             if getattr(self, name) < 0:
-                problems.append(f"{name} must be >= 0 (got {getattr(self, name)})")
+                problems.append(
+                    _("{name} must be >= 0 (got {value})").format(
+                        name=name, value=getattr(self, name)
+                    )
+                )
         if self.threads is not None and self.threads < 0:
-            problems.append(f"threads must be >= 1, or 0 for automatic (got {self.threads})")
+            problems.append(
+                _("threads must be >= 1, or 0 for automatic (got {threads})").format(
+                    threads=self.threads
+                )
+            )
         # float32 parameters: a larger lr overflows inside the optimizer step itself
         if not (0 < self.lr <= _FLOAT32_MAX):
             problems.append(
-                f"lr must be a positive number up to {_FLOAT32_MAX:.3g} (got {self.lr})"
+                _("lr must be a positive number up to {largest:.3g} (got {lr})").format(
+                    largest=_FLOAT32_MAX, lr=self.lr
+                )
             )
         for name in ("min_lr", "weight_decay", "grad_clip", "time_budget_s"):
             value = getattr(self, name)
             if not (0 <= value <= _FLOAT32_MAX):
-                problems.append(f"{name} must be a number >= 0 (got {value})")
+                problems.append(
+                    _("{name} must be a number >= 0 (got {value})").format(name=name, value=value)
+                )
         if not 0 <= self.beta2 < 1:
-            problems.append(f"beta2 must be in [0, 1) (got {self.beta2})")
+            problems.append(_("beta2 must be in [0, 1) (got {beta2})").format(beta2=self.beta2))
         if not 0 < self.train_fraction < 1:
-            problems.append(f"train_fraction must be between 0 and 1 (got {self.train_fraction})")
+            problems.append(
+                _("train_fraction must be between 0 and 1 (got {train_fraction})").format(
+                    train_fraction=self.train_fraction
+                )
+            )
         if self.dtype not in DTYPES:
-            problems.append(f"dtype must be auto, float32 or bfloat16 (got {self.dtype})")
+            problems.append(
+                _("dtype must be auto, float32 or bfloat16 (got {dtype})").format(dtype=self.dtype)
+            )
         if self.recipe not in ("notebook", "modern"):
-            problems.append(f"recipe must be notebook or modern (got {self.recipe})")
+            problems.append(
+                _("recipe must be notebook or modern (got {recipe})").format(recipe=self.recipe)
+            )
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -211,20 +244,26 @@ def pick_device(name: str = "auto") -> torch.device:
         try:
             device = torch.device(name)
         except RuntimeError:
-            raise ConfigError(f"device must be auto, cpu, cuda or mps (got {name!r})") from None
+            raise ConfigError(
+                _("device must be auto, cpu, cuda or mps (got {name!r})").format(name=name)
+            ) from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ConfigError(
-                f"device {name!r} is not available here (no CUDA GPU, or a CPU-only torch); "
-                "use the device auto or cpu"
+                _(
+                    "device {name!r} is not available here (no CUDA GPU, or a CPU-only torch); use the device auto or cpu"
+                ).format(name=name)
             )
         if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
             raise ConfigError(
-                f"device {name!r} does not exist: this machine has "
-                f"{torch.cuda.device_count()} CUDA device(s)"
+                _("device {name!r} does not exist: this machine has {value} CUDA device(s)").format(
+                    name=name, value=torch.cuda.device_count()
+                )
             )
         mps = getattr(torch.backends, "mps", None)
         if device.type == "mps" and not (mps and mps.is_available()):
-            raise ConfigError(f"device {name!r} is not available here; use auto or cpu")
+            raise ConfigError(
+                _("device {name!r} is not available here; use auto or cpu").format(name=name)
+            )
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -279,7 +318,7 @@ class Trainer:
         if config.time_budget_s and self.world_size > 1:
             # each process would read its own clock: different learning rates, and one
             # process leaving the loop while the others wait for it
-            raise ConfigError("a time budget cannot be used under torchrun; give --steps")
+            raise ConfigError(_("a time budget cannot be used under torchrun; give --steps"))
         self.device = pick_device(config.device)
         self.dtype = resolve_dtype(config.dtype, self.device)  # what "auto" means here
 
@@ -470,7 +509,9 @@ class Trainer:
             history = [EvalCompleted(**e) for e in metrics.get("history", [])]
         except (TypeError, ValueError) as exc:
             raise ckpt.CheckpointError(
-                path, f"its training history is damaged ({exc})", "Start a new run from it"
+                path,
+                _("its training history is damaged ({exc})").format(exc=exc),
+                _("Start a new run from it"),
             ) from None
         self.model.load_state_dict(state.model_state())
         optim_state = state.optimizer_state()
@@ -479,7 +520,7 @@ class Trainer:
                 self.optimizer.load_state_dict(optim_state)
             except (KeyError, ValueError, RuntimeError) as exc:
                 raise ckpt.IncompatibleCheckpointError(
-                    path, f"its optimizer state does not fit this run ({exc})"
+                    path, _("its optimizer state does not fit this run ({exc})").format(exc=exc)
                 ) from None
         ckpt.restore_rng(state, generators={"train": self.train_gen, "val": self.val_gen})
         self.step = state.step
@@ -503,13 +544,15 @@ class Trainer:
         except OSError as exc:
             detail = exc.strerror or str(exc) or type(exc).__name__
             if exc.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
-                advice = "the disk is full (or a file-size limit was hit); free some space"
+                advice = _("the disk is full (or a file-size limit was hit); free some space")
             elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
-                advice = "a file stands where the run folder should be"
+                advice = _("a file stands where the run folder should be")
             else:
-                advice = "the folder may not be writable"
+                advice = _("the folder may not be writable")
             raise RunFolderError(
-                f"cannot write {path} ({detail}): {advice}, or choose another run folder"
+                _("cannot write {path} ({detail}): {advice}, or choose another run folder").format(
+                    path=path, detail=detail, advice=advice
+                )
             ) from exc
 
     def _write_run_files(self) -> None:
@@ -539,7 +582,8 @@ class Trainer:
         if last is None or not last.is_file():
             return ""
         try:
-            return f"; the last good checkpoint is {last} (step {ckpt.read_metadata(last)['step']})"
+            said = _("; the last good checkpoint is {path} (step {step})")
+            return said.format(path=last, step=ckpt.read_metadata(last)["step"])
         except ckpt.CheckpointError:
             return ""
 
@@ -680,7 +724,7 @@ class Trainer:
         message = ""
         try:
             self._write_run_files()
-            for _ in self.steps(control):
+            for _step in self.steps(control):
                 if self._eval_due() and self.rank == 0:
                     event = self._do_eval()
                     if not math.isfinite(event.val_loss):
@@ -694,27 +738,41 @@ class Trainer:
             if control.stop_requested:
                 reason = "stopped"
                 self.save("last", "stop")
-                message = f"stopped at step {self.step} of {c.steps}"
                 if self.out_dir is not None:
-                    message += f"; resume with --resume {self.checkpoint_path('last')}"
+                    said = _("stopped at step {step} of {steps}; resume with --resume {path}")
+                else:
+                    said = _("stopped at step {step} of {steps}")
+                message = said.format(
+                    step=self.step, steps=c.steps, path=self.checkpoint_path("last")
+                )
         except NonFiniteLoss as exc:
             reason, message = "non_finite", str(exc) + self._last_good_checkpoint()
         except ckpt.CheckpointError as exc:  # a save failed; its message names what survived
-            reason, message = "error", f"training stopped at step {self.step}: {exc}"
+            said = _("training stopped at step {step}: {reason}")
+            reason, message = "error", said.format(step=self.step, reason=exc)
         except RunFolderError as exc:
             reason = "error"
-            where = "could not start" if self.step == self._start_step else "stopped"
-            message = f"training {where} at step {self.step}: {exc}{self._last_good_checkpoint()}"
+            if self.step == self._start_step:
+                said = _("training could not start at step {step}: {reason}{last}")
+            else:
+                said = _("training stopped at step {step}: {reason}{last}")
+            message = said.format(step=self.step, reason=exc, last=self._last_good_checkpoint())
         final: float | None = None
         if reason == "completed":
             note = ""
             if c.final_eval and self.rank == 0:
                 final, note = self._final_eval()
-            message = f"finished {self.step} steps"
+            message = _("finished {steps} steps").format(steps=self.step)
             if final is not None:
-                message += (
-                    f"; whole val split: loss {final:.4f}, perplexity {perplexity(final):.3f}, "
-                    f"{bits_per_char(final):.3f} bits/char"
+                whole = _(
+                    "{message}; whole val split: loss {loss:.4f}, perplexity {ppl:.3f}, "
+                    "{bpc:.3f} bits/char"
+                )
+                message = whole.format(
+                    message=message,
+                    loss=final,
+                    ppl=perplexity(final),
+                    bpc=bits_per_char(final),
                 )
             message += note
         self.on_event(
@@ -753,13 +811,16 @@ class Trainer:
         try:
             line["best_step"], line["best_val_loss"] = self._keep_the_better_best(loss)
         except ckpt.CheckpointError as exc:  # best stays as it was; last is saved
-            return loss, f" (but best could not be compared with last: {exc})"
+            return loss, _(" (but best could not be compared with last: {reason})").format(
+                reason=exc
+            )
         target = self.out_dir / "metrics.jsonl"
         try:
             with self._writing(target), open(target, "a", encoding="utf-8") as f:
                 f.write(json.dumps(line) + "\n")
         except RunFolderError as exc:  # the checkpoints are saved: say it, do not fail
-            return loss, f" (but the final line of metrics.jsonl was not written: {exc})"
+            said = _(" (but the final line of metrics.jsonl was not written: {reason})")
+            return loss, said.format(reason=exc)
         return loss, ""
 
     def _keep_the_better_best(self, last_loss: float) -> tuple[int, float]:
@@ -808,12 +869,24 @@ class NonFiniteLoss(RuntimeError):
     before the bad step is applied or saved."""
 
     def __init__(self, step: int, value: float, lr: float, what: str = "loss") -> None:
-        became = "non-finite" if what == "weights" else str(value)
-        done = "applying it" if what == "loss" else "saving the weights"
-        super().__init__(
-            f"the {what} became {became} at step {step}, so training stopped before {done} "
-            f"(learning rate {lr:g}: try a smaller --lr or gradient clipping)"
-        )
+        if what == "weights":
+            said = _(
+                "the weights became non-finite at step {step}, so training stopped before "
+                "saving the weights (learning rate {lr:g}: try a smaller --lr or gradient "
+                "clipping)"
+            )
+        elif what == "loss":
+            said = _(
+                "the loss became {value} at step {step}, so training stopped before applying "
+                "it (learning rate {lr:g}: try a smaller --lr or gradient clipping)"
+            )
+        else:
+            said = _(
+                "the {what} became {value} at step {step}, so training stopped before saving "
+                "the weights (learning rate {lr:g}: try a smaller --lr or gradient clipping)"
+            )
+        what_words = {"validation loss": _("validation loss")}.get(what, what)
+        super().__init__(said.format(what=what_words, value=value, step=step, lr=lr))
         self.step, self.value, self.lr = step, value, lr
 
 

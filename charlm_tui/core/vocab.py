@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from charlm_tui.core.i18n import _
+
 
 class UnknownPolicy(str, Enum):
     """What encode() does with a character the vocabulary does not have."""
@@ -25,10 +27,20 @@ class UnknownCharsError(ValueError):
         self.positions = [pos for pos, _ in unknown]
         self.chars = sorted({ch for _, ch in unknown})
         shown = ", ".join(repr(c) for c in self.chars[:10])
-        more = f" and {len(self.chars) - 10} more" if len(self.chars) > 10 else ""
+        if len(self.chars) > 10:
+            said = _(
+                "{n} character(s) not in the vocabulary: {shown} and {more} more "
+                "(first at position {first}); drop or replace them"
+            )
+        else:
+            said = _(
+                "{n} character(s) not in the vocabulary: {shown} "
+                "(first at position {first}); drop or replace them"
+            )
         super().__init__(
-            f"{len(self.chars)} character(s) not in the vocabulary: {shown}{more} "
-            f"(first at position {self.positions[0]}); drop or replace them"
+            said.format(
+                n=len(self.chars), shown=shown, more=len(self.chars) - 10, first=self.positions[0]
+            )
         )
 
 
@@ -107,7 +119,8 @@ class Vocab:
         if replacement is None:
             replacement = " " if " " in stoi else self.chars[0]
         if replacement not in stoi:
-            raise ValueError(f"the replacement {replacement!r} is not in the vocabulary")
+            said = _("the replacement {char!r} is not in the vocabulary")
+            raise ValueError(said.format(char=replacement))
         fill = stoi[replacement]
         return [stoi.get(ch, fill) for ch in text]
 

@@ -26,7 +26,7 @@ from textual.widgets import Input, TextArea
 
 from charlm_tui.core import events
 from charlm_tui.core.corpus import newlines_default
-from charlm_tui.core.i18n import N_, _
+from charlm_tui.core.i18n import N_, NAMES, _, language_from_environment, set_language
 from charlm_tui.core.models import CharModel
 from charlm_tui.core.runs import new_run_dir
 from charlm_tui.core.settings import Settings
@@ -37,7 +37,7 @@ from charlm_tui.tui.key_queue import KeyQueue
 from charlm_tui.tui.loading import load_dataset_posting
 from charlm_tui.tui.options import TuiOptions, default_threads
 from charlm_tui.tui.presenter import Presenter
-from charlm_tui.tui.remembered import Remembered, apply_settings_language, usable_corpus
+from charlm_tui.tui.remembered import Remembered, usable_corpus
 from charlm_tui.tui.screens.base import CharLMScreen
 from charlm_tui.tui.screens.dataset import DatasetScreen
 from charlm_tui.tui.screens.generate import GenerateScreen
@@ -52,11 +52,13 @@ QUIT_GRACE_S = 30.0  # longest wait for the trainer to reach a step boundary and
 # event took the GIL from the training thread (docs/performance.md).
 FOLLOW_INTERVAL_S = 0.5
 
-GO_DATASET = "Go to the dataset: pick a corpus, see its vocabulary"
-GO_TRAINING = "Go to training: train a model, watch the chart"
-GO_CONSOLE = "Go to the console: type and generate text"
-HELP = "Help: keys and what the numbers mean"
-INTERRUPT = "Quit, or copy the text selected in an input"
+GO_DATASET = N_("Go to the dataset: pick a corpus, see its vocabulary")
+GO_TRAINING = N_("Go to training: train a model, watch the chart")
+GO_CONSOLE = N_("Go to the console: type and generate text")
+HELP = N_("Help: keys and what the numbers mean")
+INTERRUPT = N_("Quit, or copy the text selected in an input")
+QUIT = N_("Quit (a run stops at a step and saves)")
+LANGUAGE = N_("Switch the language: English / 日本語")
 PRESENT = N_("Presenter mode: no chrome, large and high contrast, for a projector")
 
 
@@ -75,17 +77,24 @@ class CharLMApp(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-normal"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (16, "-tall"), (34, "-roomy")]
     BINDINGS = [
-        Binding("1,d", "switch_mode('dataset')", "Dataset", id="dataset", tooltip=GO_DATASET),
-        Binding("2,t", "switch_mode('training')", "Train", id="training", tooltip=GO_TRAINING),
-        Binding("3,g", "switch_mode('console')", "Console", id="console", tooltip=GO_CONSOLE),
-        Binding("f1", "help", "Help", priority=True, id="help", tooltip=HELP),
-        Binding("question_mark", "help", "Help", show=False),
-        Binding("q", "quit", "Quit", id="quit", tooltip="Quit (a run stops at a step and saves)"),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("1,d", "switch_mode('dataset')", N_("Dataset"), id="dataset", tooltip=GO_DATASET),
+        Binding("2,t", "switch_mode('training')", N_("Train"), id="training", tooltip=GO_TRAINING),
+        Binding("3,g", "switch_mode('console')", N_("Console"), id="console", tooltip=GO_CONSOLE),
+        Binding("f1", "help", N_("Help"), priority=True, id="help", tooltip=HELP),
+        Binding("question_mark", "help", N_("Help"), show=False),
+        Binding("q", "quit", N_("Quit"), id="quit", tooltip=QUIT),
+        Binding("ctrl+q", "quit", N_("Quit"), show=False, priority=True),
+        # F2-F10 turn the console's knobs; F12 is free on every screen and types nothing, and
+        # j (free on every screen; typed as a letter in an input) is there where F12 is not
+        Binding(
+            "f12", "toggle_language", N_("Language"), show=False, priority=True, tooltip=LANGUAGE
+        ),
+        Binding("j", "toggle_language", N_("Language"), show=False, tooltip=LANGUAGE),
         Binding("ctrl+c", "interrupt", show=False, priority=True, tooltip=INTERRUPT),
-        # F5, a clicker's "start presentation", turns a knob in the console: F12 and the
-        # clickers' Shift+F5 ("from here") are free everywhere
-        Binding("f12,shift+f5", "toggle_present", show=False, priority=True, tooltip=PRESENT),
+        # F5, a clicker's "start presentation", turns a knob in the console and F12 switches
+        # the language: the clickers' Shift+F5 ("from here") is free everywhere, and v
+        Binding("shift+f5", "toggle_present", show=False, priority=True, tooltip=PRESENT),
+        Binding("v", "toggle_present", show=False, tooltip=PRESENT),
     ]
 
     dataset: var[Dataset | None] = var(None, init=False)
@@ -102,6 +111,9 @@ class CharLMApp(App[int]):
     """Bumps at every training event; screens redraw from `history` when it changes."""
     snapshot_version: var[int] = var(0, init=False)
     """Bumps when `snapshot` (the weights at a recent eval) changes."""
+    lang: var[str] = var("en", init=False)
+    """The interface's language (en or ja); screens redraw their words when it changes.
+    Change it only through apply_language."""
 
     def __init__(self, options: TuiOptions | None = None) -> None:
         super().__init__()
@@ -118,8 +130,10 @@ class CharLMApp(App[int]):
         self._key_queue = KeyQueue.for_app(self)
         self.remembered = Remembered(self.options.settings_path, enabled=self.options.remember)
         self.presenter = Presenter(self)
-        # the language hook: TuiOptions.lang (--lang), where there is one, wins
-        apply_settings_language(self.settings, getattr(self.options, "lang", None))
+        # --lang first, then the language chosen in the app last time, then the locale
+        self.apply_language(
+            self.options.lang or self.settings.language or language_from_environment()
+        )
         if self.options.corpus_from_settings:
             self._open_remembered_corpus()
 
@@ -240,6 +254,23 @@ class CharLMApp(App[int]):
         if self.training_run is not None:
             self.training_run.control.request_stop()
 
+    # --- the language -----------------------------------------------------------------
+
+    def apply_language(self, lang: str) -> None:
+        """Switch the interface to `lang` (one of core.i18n.LANGUAGES): every language change
+        goes through here. The screens, the footer, the mode bar and an open help page
+        redraw their words at once; a run and the console's transcript carry on."""
+        set_language(lang)  # ValueError, in words, for a language there is no catalog for
+        self.options.lang = lang
+        self.lang = lang
+
+    def action_toggle_language(self) -> None:
+        """F12: English to Japanese and back."""
+        new = "en" if self.lang == "ja" else "ja"
+        self.apply_language(new)
+        self.remember(language=new)  # the next start speaks it too (unless --lang says)
+        self.notify(_("Language: {name}").format(name=NAMES[new]), timeout=3)
+
     # --- actions ----------------------------------------------------------------------
 
     def action_help(self) -> None:
@@ -264,7 +295,7 @@ class CharLMApp(App[int]):
                 return
             self._quit_requested = True
             self.stop_training()
-            self.notify("Stopping training at the next step and saving a checkpoint…")
+            self.notify(_("Stopping training at the next step and saving a checkpoint…"))
             self.set_timer(QUIT_GRACE_S, self.exit)
             return
         self.exit(0)
@@ -320,10 +351,12 @@ class CharLMApp(App[int]):
     def start_training(self, config: TrainConfig | None = None) -> bool:
         """Start a run on the current dataset; False (and a notice) when it cannot."""
         if self.dataset is None:
-            self.notify("Load a corpus first (press 1 for the dataset screen).", severity="warning")
+            self.notify(
+                _("Load a corpus first (press 1 for the dataset screen)."), severity="warning"
+            )
             return False
         if self.training_active:
-            self.notify("Training is already running; press x to stop it first.")
+            self.notify(_("Training is already running; press x to stop it first."))
             return False
         config = replace(
             config or self.train_config,
@@ -372,9 +405,9 @@ class CharLMApp(App[int]):
         if self.training_active and self.training_run is not None:
             self.training_run.control.request_save()
             self._manual_save_pending = True
-            self.notify("A checkpoint will be written at the next step.")
+            self.notify(_("A checkpoint will be written at the next step."))
         else:
-            self.notify("Nothing to save: no training is running.")
+            self.notify(_("Nothing to save: no training is running."))
 
     # --- messages from the training run -----------------------------------------------
 
@@ -399,7 +432,8 @@ class CharLMApp(App[int]):
                 event.reason == "stop" or (event.reason == "last" and self._manual_save_pending)
             ):
                 self._manual_save_pending = False
-                self.notify(f"Checkpoint saved at step {event.step:,}: {event.path}", timeout=5)
+                saved = _("Checkpoint saved at step {step:,}: {path}")
+                self.notify(saved.format(step=event.step, path=event.path), timeout=5)
         if message.snapshot is not None:
             self.snapshot = message.snapshot
             self.snapshot_version += 1

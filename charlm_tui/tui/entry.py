@@ -7,6 +7,7 @@ import sys
 from dataclasses import replace
 from typing import TextIO
 
+from charlm_tui.core.i18n import _
 from charlm_tui.tui.app import CharLMApp
 from charlm_tui.tui.options import TuiOptions
 from charlm_tui.tui.terminal import HEADLESS_HINT, why_not_interactive
@@ -22,7 +23,7 @@ def run_tui(
     out = stdout or sys.stdout
     why = why_not_interactive(out)
     if why is not None:
-        print(HEADLESS_HINT.format(why=why), file=out)
+        print(_(HEADLESS_HINT).format(why=why), file=out)
         return 2
     if isinstance(options, argparse.Namespace):
         options = TuiOptions.from_namespace(options)
@@ -31,7 +32,8 @@ def run_tui(
     app.run()
     if app.result is not None and app.result.reason == "stopped":
         try:
-            print(f"charlm-tui: {app.result.message} (using charlm train)", file=out)
+            said = _("charlm-tui: {message} (using charlm train)")
+            print(said.format(message=app.result.message), file=out)
         except OSError:  # the terminal hung up (SSH dropped): the checkpoint is saved
             pass
     return int(app.return_code or 0)

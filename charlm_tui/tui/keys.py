@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding, BindingType
 
+from charlm_tui.core.i18n import _
+
 
 @dataclass(frozen=True)
 class KeyRow:
@@ -27,7 +29,8 @@ class KeyRow:
 
 
 def key_rows(bindings: Iterable[BindingType], display: Callable[[Binding], str]) -> list[KeyRow]:
-    """One row per action that has words (a tooltip or a description), in binding order."""
+    """One row per action that has words (a tooltip or a description), in binding order,
+    in the current language (the bindings hold their words in English, marked N_)."""
     groups: dict[str, list[Binding]] = {}
     for binding in Binding.make_bindings(bindings):
         groups.setdefault(binding.action, []).append(binding)
@@ -36,5 +39,5 @@ def key_rows(bindings: Iterable[BindingType], display: Callable[[Binding], str])
         text = next((b.tooltip or b.description for b in group if b.tooltip or b.description), "")
         if text:
             keys = tuple(dict.fromkeys(display(b) for b in group))
-            rows.append(KeyRow(keys, action, text))
+            rows.append(KeyRow(keys, action, _(text)))
     return rows

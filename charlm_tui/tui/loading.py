@@ -13,6 +13,7 @@ from textual.message import Message
 
 from charlm_tui.core.corpus import CorpusError, load_corpus
 from charlm_tui.core.data import CorpusTooSmallError
+from charlm_tui.core.i18n import _
 from charlm_tui.tui import messages
 from charlm_tui.tui.session import Dataset
 
@@ -48,7 +49,9 @@ def load_dataset_posting(
         post(messages.DatasetLoaded(request, None, str(error)))
         return
     except Exception as error:  # a corpus that breaks the loader is still refused in words
-        reason = f"the corpus could not be loaded ({error}); try another file"
+        reason = _("the corpus could not be loaded ({reason}); try another file").format(
+            reason=error
+        )
         post(messages.DatasetLoaded(request, None, reason))
         return
     warm_up_torch()

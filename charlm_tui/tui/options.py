@@ -30,6 +30,7 @@ class TuiOptions:
     device: str = "auto"
     load_on_start: bool = True
     install_signal_handlers: bool = False  # run_tui turns this on
+    lang: str | None = None  # en or ja; None: the settings, else LC_ALL / LC_MESSAGES / LANG
     corpus_from_settings: bool = False  # open the remembered corpus instead (no --corpus)
     settings_path: Path | None = None  # the settings file (default: the user config dir)
     remember: bool = True  # False: the default settings, the file neither read nor written
@@ -40,7 +41,7 @@ class TuiOptions:
         """From `charlm tui`'s parsed arguments (any it lacks keep their defaults)."""
         given = vars(args)
         options = cls()
-        for name in ("corpus", "encoding", "threads", "model", "device"):
+        for name in ("corpus", "encoding", "threads", "model", "device", "lang"):
             if given.get(name) is not None:
                 setattr(options, name, given[name])
         if given.get("encoding_errors"):

@@ -1,5 +1,5 @@
 """Provides presenter mode: no chrome, the content as large as the terminal allows, high
-contrast, and the tour's step in a corner, for a talk on a projector (F12).
+contrast, and the tour's step in a corner, for a talk on a projector (v, Shift+F5).
 
 The app carries the CSS class `-present` while it is on; app.tcss hides the mode bar, the
 footer and the side panels under it. A high-contrast theme (white on black) replaces the

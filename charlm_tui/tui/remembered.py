@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from charlm_tui.core.corpus import CATALOG
-from charlm_tui.core.i18n import _, set_language
+from charlm_tui.core.i18n import _
 from charlm_tui.core.settings import Settings, default_settings_path, load_settings, save_settings
 
 if TYPE_CHECKING:
@@ -29,17 +29,6 @@ def usable_corpus(corpus: str | None) -> str | None:
     if corpus in CATALOG or Path(corpus).is_file():
         return corpus
     return None  # moved or deleted since: the default opens, quietly
-
-
-def apply_settings_language(settings: Settings, lang_given: str | None) -> str | None:
-    """The language hook: without a --lang of its own, the app speaks the remembered one.
-
-    Returns the language switched to, or None when the flag (or nothing remembered) decides.
-    """
-    if lang_given or not settings.language:
-        return None
-    set_language(settings.language)
-    return settings.language
 
 
 class Remembered:

@@ -28,6 +28,9 @@ class Studio(Protocol):
     load_error: str | None
     training_state: str
     run_version: int
+    lang: str
+
+    def apply_language(self, lang: str) -> None: ...
 
     @property
     def settings(self) -> Settings: ...

@@ -9,10 +9,12 @@ import threading
 import time
 from typing import TextIO
 
+from charlm_tui.core.i18n import N_, _
+
 WATCHDOG_SAVE_S = 60.0  # after a signal: the longest wait for the trainer's final save
 WATCHDOG_GRACE_S = 3.0  # then the longest an orderly shutdown may take
 
-HEADLESS_HINT = (
+HEADLESS_HINT = N_(
     "charlm-tui needs an interactive terminal (this one is {why}); "
     "use the headless CLI instead: charlm train --help"
 )
@@ -24,15 +26,15 @@ def why_not_interactive(stdout: TextIO) -> str | None:
     if os.environ.get("TEXTUAL_DRIVER"):
         return None
     if os.environ.get("TERM", "") == "dumb":
-        return "TERM=dumb"
+        return "TERM=dumb"  # the hint's {why}: said as the variable is spelled
     try:
         if not stdout.isatty():
-            return "not a TTY"
+            return _("not a TTY")
         # Textual draws on stderr: `charlm tui 2>log` would paint the app into the log
         if stdout is sys.stdout and sys.__stderr__ is not None and not sys.__stderr__.isatty():
-            return "stderr is not a TTY"
+            return _("stderr is not a TTY")
     except (AttributeError, ValueError):
-        return "not a TTY"
+        return _("not a TTY")
     return None
 
 

@@ -18,6 +18,7 @@ from textual.message import Message
 from charlm_tui.core import events
 from charlm_tui.core.control import RunControl
 from charlm_tui.core.data import CorpusTooSmallError
+from charlm_tui.core.i18n import _
 from charlm_tui.core.models import CharModel
 from charlm_tui.core.run_folder import RunFolderInUse, claim_run_folder
 from charlm_tui.core.train import TrainConfig, Trainer, TrainResult
@@ -76,7 +77,8 @@ class TrainingRun:
             with claim_run_folder(self.out_dir):  # as `charlm train`: one run per folder
                 self._train(drawn)
         except (RunFolderInUse, OSError) as exc:
-            self._post_failure(0, f"cannot train in {self.out_dir}: {exc}")
+            said = _("cannot train in {folder}: {reason}")
+            self._post_failure(0, said.format(folder=self.out_dir, reason=exc))
         finally:
             self.done.set()
 
@@ -95,10 +97,11 @@ class TrainingRun:
                 drawn.wait(UI_SETTLE_TIMEOUT_S)
             self.result = self._trainer.run(self.control)
         except (CorpusTooSmallError, ValueError) as exc:
-            self._post_failure(0, f"cannot train: {exc}")
+            self._post_failure(0, _("cannot train: {reason}").format(reason=exc))
         except Exception as exc:  # an unexpected failure still ends in words, not a trace
             step = self._trainer.step if self._trainer is not None else 0
-            self._post_failure(step, f"training failed: {type(exc).__name__}: {exc}")
+            said = _("training failed: {kind}: {reason}")
+            self._post_failure(step, said.format(kind=type(exc).__name__, reason=exc))
 
     def report(self, event: events.TrainingEvent) -> None:
         """The trainer's callback, on the run's thread: the start and the end go at once,

@@ -21,7 +21,7 @@ from tests.pilot import loaded
 AT_80x24 = (80, 24)
 
 
-async def test_f12_toggles_presenter_mode_and_the_footer_comes_back(make_app, tiny_corpus) -> None:
+async def test_v_toggles_presenter_mode_and_the_footer_comes_back(make_app, tiny_corpus) -> None:
     app = make_app(tiny_corpus)
     async with app.run_test(size=AT_80x24) as pilot:
         await loaded(pilot)
@@ -30,7 +30,7 @@ async def test_f12_toggles_presenter_mode_and_the_footer_comes_back(make_app, ti
         screen = app.screen
         assert isinstance(screen, TrainingScreen)
         assert screen.query_one(SteadyFooter).display and screen.query_one(ModeBar).display
-        await pilot.press("f12")
+        await pilot.press("v")
         assert app.has_class(PRESENT_CLASS) and app.theme == PRESENT_THEME.name
         assert screen.query_one(SteadyFooter).region.height == 0
         assert screen.query_one(ModeBar).region.height == 0
@@ -39,7 +39,7 @@ async def test_f12_toggles_presenter_mode_and_the_footer_comes_back(make_app, ti
         assert plot.width == 80 and plot.height >= 14  # the chart takes the terminal
         await pilot.press("3")  # the mode stays on from screen to screen
         assert app.screen.query_one("#next-char-bars").region.width == 0
-        await pilot.press("f12")
+        await pilot.press("v")
         await pilot.pause()
         assert not app.has_class(PRESENT_CLASS) and app.theme == "nord"
         assert app.screen.query_one(SteadyFooter).region.height == 1
@@ -91,7 +91,7 @@ async def test_the_step_counter_follows_the_screens_tour_position(make_app, tiny
         screen.tour_position = (3, 12)  # type: ignore[attr-defined]
         app.presenter.show_step()
         assert not screen.query(StepCounter)  # only while presenting
-        await pilot.press("f12")
+        await pilot.press("v")
         await pilot.pause()
         counter = screen.query_one(StepCounter)
         assert str(counter.render()) == "3/12"
@@ -105,10 +105,10 @@ async def test_the_step_counter_follows_the_screens_tour_position(make_app, tiny
         screen.tour_position = lambda: (1, 2)  # type: ignore[attr-defined]
         await pilot.pause(0.7)
         assert str(screen.query_one(StepCounter).render()) == "1/2"
-        await pilot.press("f12")
+        await pilot.press("v")
         await pilot.pause()
         assert not screen.query(StepCounter)
-        await pilot.press("f12", "2", "f12", "1")  # left on another screen: out of sight
+        await pilot.press("v", "2", "v", "1")  # left on another screen: out of sight
         await pilot.pause()
         assert app.screen is screen
         assert screen.query_one(StepCounter).region.width == 0

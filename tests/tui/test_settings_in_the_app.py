@@ -124,21 +124,37 @@ async def test_the_last_checkpoint_is_offered_in_the_console(make_app, tiny_corp
         assert app.screen.query_one(Input).value == "/runs/old/best.safetensors"
 
 
-def test_a_remembered_language_is_spoken_unless_one_is_given(make_app, tiny_corpus) -> None:
-    """The language hook: the remembered language at start, unless --lang gave one."""
+def test_a_remembered_language_is_spoken_unless_one_is_given(
+    make_app, tiny_corpus, monkeypatch
+) -> None:
+    """--lang first, then the language remembered, then the locale."""
     from charlm_tui.core import i18n
-    from charlm_tui.tui.remembered import apply_settings_language
 
+    monkeypatch.delenv("LC_MESSAGES")  # the suite's English: here the locale is LANG's
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
     save_settings(Settings(language="ja"))
     try:
-        make_app(tiny_corpus)
+        assert make_app(tiny_corpus).lang == "ja"
         assert i18n.language() == "ja"
+        assert make_app(tiny_corpus, lang="en").lang == "en"
+        save_settings(Settings())
+        monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+        assert make_app(tiny_corpus).lang == "ja"
+    finally:
         i18n.set_language("en")
-        assert apply_settings_language(Settings(language="ja"), "en") is None
-        assert i18n.language() == "en"
-        assert apply_settings_language(Settings(), None) is None
-        assert apply_settings_language(Settings(language="ja"), None) == "ja"
-        assert i18n.language() == "ja"
+
+
+async def test_a_language_switched_in_the_app_is_remembered(make_app, tiny_corpus) -> None:
+    from charlm_tui.core import i18n
+    from charlm_tui.core.settings import load_settings
+
+    app = make_app(tiny_corpus)
+    try:
+        async with app.run_test() as pilot:
+            await loaded(pilot)
+            await pilot.press("f12")
+            assert app.lang == "ja"
+        assert load_settings()[0].language == "ja"
     finally:
         i18n.set_language("en")
 

@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.models.base import CharModel, State
 from charlm_tui.core.models.bigram import Bigram, BigramConfig
 from charlm_tui.core.models.gpt import GPT, GPTConfig, sliding_window_mask
@@ -26,7 +27,7 @@ class ModelSpec:
     name: str
     config_cls: type
     model_cls: type[CharModel]
-    description: str
+    description: str  # in English, marked N_: translate where it is shown
 
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -36,24 +37,30 @@ REGISTRY: dict[str, ModelSpec] = {
             "bigram",
             BigramConfig,
             Bigram,
-            "the notebook's model: one-hot -> Linear(V, 128) -> ReLU -> Linear(128, V); "
-            "reads the current character only",
+            N_(
+                "the notebook's model: one-hot -> Linear(V, 128) -> ReLU -> Linear(128, V); "
+                "reads the current character only"
+            ),
         ),
         ModelSpec(
             "mlp",
             MLPConfig,
             ContextMLP,
-            "context-window MLP (Bengio 2003, makemore): the last 8 characters, embedded "
-            "and concatenated, through one tanh layer",
+            N_(
+                "context-window MLP (Bengio 2003, makemore): the last 8 characters, embedded "
+                "and concatenated, through one tanh layer"
+            ),
         ),
-        ModelSpec("gru", GRUConfig, CharRNN, "char-rnn with GRU cells; unbounded context"),
-        ModelSpec("lstm", LSTMConfig, CharRNN, "char-rnn with LSTM cells; unbounded context"),
+        ModelSpec("gru", GRUConfig, CharRNN, N_("char-rnn with GRU cells; unbounded context")),
+        ModelSpec("lstm", LSTMConfig, CharRNN, N_("char-rnn with LSTM cells; unbounded context")),
         ModelSpec(
             "gpt",
             GPTConfig,
             GPT,
-            "small pre-norm transformer with RoPE and a sliding KV cache "
-            "(4 layers, 4 heads, 128 wide, 128-character window)",
+            N_(
+                "small pre-norm transformer with RoPE and a sliding KV cache "
+                "(4 layers, 4 heads, 128 wide, 128-character window)"
+            ),
         ),
     )
 }
@@ -65,9 +72,8 @@ def _spec(name: str) -> ModelSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise ValueError(
-            f"unknown model {name!r}; choose one of: {', '.join(MODEL_NAMES)}"
-        ) from None
+        said = _("unknown model {name!r}; choose one of: {names}")
+        raise ValueError(said.format(name=name, names=", ".join(MODEL_NAMES))) from None
 
 
 def model_config(name: str, vocab_size: int, **overrides: Any) -> Any:
@@ -80,11 +86,14 @@ def model_config(name: str, vocab_size: int, **overrides: Any) -> Any:
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise ValueError(
-            f"{name} has no setting {', '.join(unknown)}; its settings are "
-            f"{', '.join(sorted(fields - {'vocab_size'}))}"
+            _("{name} has no setting {value}; its settings are {value2}").format(
+                name=name,
+                value=", ".join(unknown),
+                value2=", ".join(sorted(fields - {"vocab_size"})),
+            )
         )
     if "cell" in overrides and overrides["cell"] != name:
-        raise ValueError(f"model {name!r} is built with cell {name!r}")
+        raise ValueError(_("model {name!r} is built with cell {name!r}").format(name=name))
     return spec.config_cls(**{**overrides, "vocab_size": vocab_size})
 
 

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from charlm_tui.core.i18n import _
 from charlm_tui.core.models.base import CharModel
 
 TABLE_MAX_VOCAB = 4096  # a (V, V) float32 logits table up to 64 MB
@@ -26,11 +27,12 @@ class BigramConfig:
     def __post_init__(self) -> None:
         if self.block_size != 1:
             raise ValueError(
-                f"bigram reads only the current character: block_size must be 1, "
-                f"got {self.block_size} (training windows may still be any length)"
+                _(
+                    "bigram reads only the current character: block_size must be 1, got {block_size} (training windows may still be any length)"
+                ).format(block_size=self.block_size)
             )
         if self.vocab_size < 1 or self.n_hidden < 1:
-            raise ValueError("vocab_size and n_hidden must be >= 1")
+            raise ValueError(_("vocab_size and n_hidden must be >= 1"))
 
 
 class Bigram(CharModel):

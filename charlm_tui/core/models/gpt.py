@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from charlm_tui.core.i18n import _
 from charlm_tui.core.models.base import CharModel
 from charlm_tui.core.models.gpt_decode import KVCache, StepWeights, decode, init_cache, step_weights
 from charlm_tui.core.models.rope import apply_rope, rope_rotations
@@ -59,17 +60,24 @@ class GPTConfig:
     def __post_init__(self) -> None:
         for key in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
             if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+                raise ValueError(
+                    _("{key} must be >= 1, got {value}").format(key=key, value=getattr(self, key))
+                )
         if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
             raise ValueError(
-                f"n_embd ({self.n_embd}) must split into n_head ({self.n_head}) heads "
-                "of even size (RoPE rotates pairs)"
+                _(
+                    "n_embd ({n_embd}) must split into n_head ({n_head}) heads of even size (RoPE rotates pairs)"
+                ).format(n_embd=self.n_embd, n_head=self.n_head)
             )
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+            raise ValueError(
+                _("dropout must be in [0, 1), got {dropout}").format(dropout=self.dropout)
+            )
         if self.activation not in ACTIVATIONS:
             raise ValueError(
-                f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
+                _("activation must be one of {value}, got {activation!r}").format(
+                    value=", ".join(ACTIVATIONS), activation=self.activation
+                )
             )
 
 

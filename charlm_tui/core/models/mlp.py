@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from charlm_tui.core.i18n import _
 from charlm_tui.core.models.base import CharModel
 
 
@@ -25,7 +26,9 @@ class MLPConfig:
     def __post_init__(self) -> None:
         for key in ("vocab_size", "block_size", "n_embd", "n_hidden"):
             if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+                raise ValueError(
+                    _("{key} must be >= 1, got {value}").format(key=key, value=getattr(self, key))
+                )
 
 
 class ContextMLP(CharModel):

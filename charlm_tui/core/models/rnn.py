@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from charlm_tui.core.i18n import _
 from charlm_tui.core.models.base import CharModel
 
 RNNState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # GRU h, or LSTM (h, c)
@@ -28,12 +29,16 @@ class RNNConfig:
 
     def __post_init__(self) -> None:
         if self.cell not in ("gru", "lstm"):
-            raise ValueError(f"cell must be 'gru' or 'lstm', got {self.cell!r}")
+            raise ValueError(_("cell must be 'gru' or 'lstm', got {cell!r}").format(cell=self.cell))
         for key in ("vocab_size", "block_size", "n_embd", "n_hidden", "n_layer"):
             if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+                raise ValueError(
+                    _("{key} must be >= 1, got {value}").format(key=key, value=getattr(self, key))
+                )
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+            raise ValueError(
+                _("dropout must be in [0, 1), got {dropout}").format(dropout=self.dropout)
+            )
 
 
 @dataclass

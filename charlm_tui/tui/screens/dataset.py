@@ -20,6 +20,7 @@ from textual.widgets import Checkbox, Input, Label, ProgressBar, Select, Static
 
 from charlm_tui.core.corpus import CATALOG, newlines_default
 from charlm_tui.core.data import random_window
+from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.metrics import perplexity
 from charlm_tui.core.vocab import describe_char
 from charlm_tui.tui.screens.base import CharLMScreen
@@ -27,9 +28,13 @@ from charlm_tui.tui.session import Dataset
 from charlm_tui.tui.widgets.char_frequency_plot import CharFrequencyPlot
 from charlm_tui.tui.widgets.path_suggester import PathSuggester
 from charlm_tui.tui.widgets.switch_box import SwitchBox
+from charlm_tui.tui.widgets.translated import TrLabel
 from charlm_tui.tui.widgets.vocab_grid import VocabGrid
 
 PLAYGROUND_TEXT = "Do you know, Watson,"
+NEWLINES = N_("newlines → spaces")
+PATH_PLACEHOLDER = N_("…or type the path of a UTF-8 text file and press Enter (o)")
+VOCAB_TITLE = N_("Vocabulary: id, character, count (N2)")
 PLAYGROUND_MAX = 500  # characters the encode/decode playground takes
 EXAMPLE_SEED = 1  # torch.manual_seed(1), as the notebook (N11)
 EXAMPLE_BLOCK = 16  # the notebook's window
@@ -39,7 +44,7 @@ def corpus_options(file: str | None = None) -> list[tuple[str, str]]:
     """The picker's rows: the catalog, then the open file (if one is open); no blank row."""
     rows = [(f"{name}: {entry.title}", name) for name, entry in CATALOG.items()]
     if file is not None and file not in CATALOG:
-        rows.append((f"file: {Path(file).name}", file))
+        rows.append((_("file: {name}").format(name=Path(file).name), file))
     return rows
 
 
@@ -52,21 +57,33 @@ class DatasetScreen(CharLMScreen):
     """Corpus picker, vocabulary, frequencies, split, encode/decode playground, a batch."""
 
     MODE = "dataset"
-    HELP = (
+    HELP = N_(
         "Pick a corpus from the catalog or type the path of any UTF-8 text file. The "
         "vocabulary is every distinct character, sorted: its position is the character's "
-        "id (stoi), and the model sees nothing else. The first 80% of the text trains the "
-        "model, the last 20% checks it."
+        "id (stoi), and the model sees nothing else. The first {train:.0%} of the text trains "
+        "the model, the last {val:.0%} checks it."
     )
     BINDINGS = [
-        Binding("l", "load", "Load", tooltip="Load the corpus again"),
-        Binding("n", "toggle_newlines", "Newlines", tooltip="Newlines as spaces, or kept"),
-        Binding("o,slash", "focus_path", "Open file", tooltip="Type the path of a text file"),
+        Binding("l", "load", N_("Load"), tooltip=N_("Load the corpus again")),
+        Binding("n", "toggle_newlines", N_("Newlines"), tooltip=N_("Newlines as spaces, or kept")),
         Binding(
-            "e", "focus_playground", "Encode", show=False, tooltip="Try the encoding: text to ids"
+            "o,slash", "focus_path", N_("Open file"), tooltip=N_("Type the path of a text file")
         ),
-        Binding("c", "focus_corpus", "Corpus", show=False, tooltip="Choose a catalog corpus"),
+        Binding(
+            "e",
+            "focus_playground",
+            N_("Encode"),
+            show=False,
+            tooltip=N_("Try the encoding: text to ids"),
+        ),
+        Binding(
+            "c", "focus_corpus", N_("Corpus"), show=False, tooltip=N_("Choose a catalog corpus")
+        ),
     ]
+
+    def help_text(self) -> str:
+        # the split's shares are numbers, so that no bare % reads as a format to gettext
+        return _(self.HELP).format(train=0.8, val=0.2)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_bar()
@@ -79,9 +96,9 @@ class DatasetScreen(CharLMScreen):
                 compact=True,
                 id="corpus-select",
             )
-            yield SwitchBox("newlines → spaces", True, id="newlines")
+            yield SwitchBox(_(NEWLINES), True, id="newlines")
         yield Input(
-            placeholder="…or type the path of a UTF-8 text file and press Enter (o)",
+            placeholder=_(PATH_PLACEHOLDER),
             suggester=PathSuggester(),
             compact=True,
             id="path-input",
@@ -91,20 +108,16 @@ class DatasetScreen(CharLMScreen):
         with VerticalScroll(id="dataset-body"):
             with Vertical(id="dataset-left"):
                 yield Static("", id="summary")
-                yield Label("Encode / decode (N3)", classes="section-title")
+                yield TrLabel(N_("Encode / decode (N3)"), classes="section-title")
                 # the playground shows every id: a 100 KB paste would redraw all of it
                 yield Input(
                     PLAYGROUND_TEXT, compact=True, max_length=PLAYGROUND_MAX, id="playground"
                 )
                 yield Static("", id="playground-result")
-                yield Label("An example window (N4)", classes="section-title")
+                yield TrLabel(N_("An example window (N4)"), classes="section-title")
                 yield Static("", id="example-batch")
             with Vertical(id="dataset-right"):
-                yield Label(
-                    "Vocabulary: id, character, count (N2)",
-                    classes="section-title",
-                    id="vocab-title",
-                )
+                yield Label(_(VOCAB_TITLE), classes="section-title", id="vocab-title")
                 yield VocabGrid(id="vocab-grid")
                 yield CharFrequencyPlot(id="char-frequency")
         yield from self.compose_footer()
@@ -175,12 +188,30 @@ class DatasetScreen(CharLMScreen):
     def action_focus_corpus(self) -> None:
         self.query_one("#corpus-select").focus()
 
+    def retranslate(self) -> None:
+        super().retranslate()
+        self.query_one("#newlines", Checkbox).label = _(NEWLINES)
+        self.query_one("#path-input", Input).placeholder = _(PATH_PLACEHOLDER)
+        app = self.charlm
+        if app.dataset is not None and app.dataset.corpus.name not in CATALOG:
+            self._show_file(app.dataset.corpus.source)
+        if app.loading is not None:
+            self._show_loading(app.loading)
+        elif app.load_error is not None:
+            self._show_error(app.load_error)
+        elif app.dataset is not None:
+            self._show_dataset(app.dataset)
+        else:
+            self.query_one("#vocab-title", Label).update(_(VOCAB_TITLE))
+            self._show_playground(self.query_one("#playground", Input).value)
+
     def _show_loading(self, loading: str | None) -> None:
         bar = self.query_one("#load-progress", ProgressBar)
         bar.display = loading is not None
         if loading is not None:
             bar.update(total=None, progress=0)
-            self.query_one("#dataset-message", Static).update(f"Loading {escape(loading)}…")
+            loading_text = _("Loading {corpus}…").format(corpus=escape(loading))
+            self.query_one("#dataset-message", Static).update(loading_text)
 
     def _show_progress(self, progress: tuple[int, int | None] | None) -> None:
         if progress is None:
@@ -188,9 +219,12 @@ class DatasetScreen(CharLMScreen):
         done, total = progress
         bar = self.query_one("#load-progress", ProgressBar)
         bar.update(total=total, progress=done)
-        kib = f"{done / 1024:,.0f} KiB"
-        of = f" of {total / 1024:,.0f} KiB" if total else ""
-        self.query_one("#dataset-message", Static).update(f"Downloading: {kib}{of}")
+        if total:
+            said = _("Downloading: {done:,.0f} KiB of {total:,.0f} KiB")
+        else:
+            said = _("Downloading: {done:,.0f} KiB")
+        words = said.format(done=done / 1024, total=(total or 0) / 1024)
+        self.query_one("#dataset-message", Static).update(words)
 
     def _show_error(self, error: str | None) -> None:
         message = self.query_one("#dataset-message", Static)
@@ -198,10 +232,13 @@ class DatasetScreen(CharLMScreen):
         if error is not None:
             message.update(
                 Text.assemble(
-                    ("Could not load: ", "bold"),
+                    (_("Could not load: "), "bold"),
                     error,
-                    "\nHere: pick python-docs from the list (c), always at hand offline, "
-                    "or type the path of a text file (o).",
+                    "\n",
+                    _(
+                        "Here: pick python-docs from the list (c), always at hand offline, "
+                        "or type the path of a text file (o)."
+                    ),
                 )
             )
         elif self.charlm.dataset is not None:
@@ -232,7 +269,7 @@ class DatasetScreen(CharLMScreen):
         corpus, vocab, split = dataset.corpus, dataset.vocab, dataset.split
         n_train, n_val = split.sizes
         if self.charlm.load_error is None:
-            loaded = corpus.fallback_reason or f"Loaded {corpus.name}."
+            loaded = corpus.fallback_reason or _("Loaded {corpus}.").format(corpus=corpus.name)
             self.query_one("#dataset-message", Static).update(escape(loaded))
         if corpus.fallback_reason is not None:
             self._show_fallback(dataset)
@@ -242,18 +279,38 @@ class DatasetScreen(CharLMScreen):
         title = CATALOG[corpus.name].title if corpus.name in CATALOG else Path(corpus.source).name
         summary = Text()
         summary.append(f"{title}\n", "bold")
-        summary.append(f"from {corpus.source}\n", "dim")
+        summary.append(_("from {source}").format(source=corpus.source) + "\n", "dim")
+        if corpus.newlines_to_spaces:
+            sizes = _("{chars:,} characters · vocabulary of {size} · newlines as spaces")
+        else:
+            sizes = _("{chars:,} characters · vocabulary of {size} · newlines kept")
+        split_words = _(
+            "train {train:,} / val {val:,} characters: split at {at:,} ({tf:.0%} / {vf:.0%})"
+        )
+        references = _(
+            "perplexity of a uniform guess {size}, of character counts {unigram:.1f}, "
+            "of the previous character {bigram:.1f}"
+        )
         summary.append(
-            f"{len(corpus.text):,} characters · vocabulary of {vocab.size} · newlines "
-            f"{'as spaces' if corpus.newlines_to_spaces else 'kept'}\n"
-            f"train {n_train:,} / val {n_val:,} characters: split at {split.split_at:,} "
-            f"({dataset.train_fraction:.0%} / {1 - dataset.train_fraction:.0%})\n"
-            f"perplexity of a uniform guess {vocab.size}, of character counts "
-            f"{perplexity(refs.unigram):.1f}, of the previous character {perplexity(refs.bigram):.1f}"
+            sizes.format(chars=len(corpus.text), size=vocab.size)
+            + "\n"
+            + split_words.format(
+                train=n_train,
+                val=n_val,
+                at=split.split_at,
+                tf=dataset.train_fraction,
+                vf=1 - dataset.train_fraction,
+            )
+            + "\n"
+            + references.format(
+                size=vocab.size,
+                unigram=perplexity(refs.unigram),
+                bigram=perplexity(refs.bigram),
+            )
         )
         self.query_one("#summary", Static).update(summary)
         self.query_one("#vocab-title", Label).update(
-            f"Vocabulary: {vocab.size} characters, id · character · count (N2)"
+            _("Vocabulary: {size} characters, id · character · count (N2)").format(size=vocab.size)
         )
         self.query_one(VocabGrid).show(vocab, dataset.counts.tolist())
         self.query_one(CharFrequencyPlot).show(vocab, dataset.counts.tolist())
@@ -266,10 +323,12 @@ class DatasetScreen(CharLMScreen):
             generator = torch.Generator().manual_seed(EXAMPLE_SEED)
             x, y = random_window(dataset.split.train, EXAMPLE_BLOCK, generator)
         except (RuntimeError, ValueError):
-            text.append(f"the train part is shorter than {EXAMPLE_BLOCK + 2} characters")
+            short = _("the train part is shorter than {n} characters")
+            text.append(short.format(n=EXAMPLE_BLOCK + 2))
         else:
             vocab = dataset.vocab
-            text.append(f"seed {EXAMPLE_SEED}, {EXAMPLE_BLOCK} characters from the train part:\n")
+            intro = _("seed {seed}, {n} characters from the train part:")
+            text.append(intro.format(seed=EXAMPLE_SEED, n=EXAMPLE_BLOCK) + "\n")
             text.append("x ", "bold")
             text.append(repr(visible(vocab.decode(x.tolist()))))
             text.append(f"  {x.tolist()}\n", "dim")
@@ -277,7 +336,7 @@ class DatasetScreen(CharLMScreen):
             text.append(repr(visible(vocab.decode(y.tolist()))))
             text.append(f"  {y.tolist()}\n", "dim")
             text.append(
-                "y is x shifted by one: at each position the model learns the next character."
+                _("y is x shifted by one: at each position the model learns the next character.")
             )
         self.query_one("#example-batch", Static).update(text)
 
@@ -289,7 +348,7 @@ class DatasetScreen(CharLMScreen):
         dataset = self.charlm.dataset
         result = self.query_one("#playground-result", Static)
         if dataset is None:
-            result.update("load a corpus to encode text")
+            result.update(_("load a corpus to encode text"))
             return
         vocab = dataset.vocab
         ids = vocab.encode(value, "drop")
@@ -302,7 +361,8 @@ class DatasetScreen(CharLMScreen):
         unknown = sorted({ch for _, ch in vocab.unknown_chars(value)})
         if unknown:
             listed = ", ".join(repr(ch) for ch in unknown[:8])
-            text.append(f"\n{listed} not in the vocabulary; dropped", "bold")
+            dropped = _("{chars} not in the vocabulary; dropped").format(chars=listed)
+            text.append("\n" + dropped, "bold")
         elif value:
-            text.append("  (the same text back: the round trip is exact)", "dim")
+            text.append("  " + _("(the same text back: the round trip is exact)"), "dim")
         result.update(text)

@@ -25,7 +25,7 @@ from textual.containers import Container, Vertical, VerticalScroll
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from charlm_tui.core.i18n import N_, _
+from charlm_tui.core.i18n import N_, _, ngettext
 from charlm_tui.core.models import CharModel, build_model
 from charlm_tui.core.sample import Generator, SamplingOptions, entropy_bits
 from charlm_tui.core.settings import Settings
@@ -54,15 +54,18 @@ TOP_P_STEP = 0.05
 LENGTHS = (20, 50, 100, 200, 500, 1000, 2000)
 
 # what the keys do, in words: the help screen and the palette read them off the bindings
-ESCAPE = "Stop generating; again: leave the seed line (then 1/2/3 work)"
-T_DOWN, T_UP = "Temperature down (0 = greedy)", "Temperature up (wilder)"
-K_DOWN, K_UP = "top-k down (fewer characters)", "top-k up (off = all characters)"
-P_DOWN, P_UP = "top-p down", "top-p up (1 = off)"
-SHORTER, LONGER = "Generate shorter text", "Generate longer text"
-RESEED = "Next random seed"
-OPEN = "Open a checkpoint file"
-SOURCE = "Model: as trained / untrained / checkpoint"
+ESCAPE = N_("Stop generating; again: leave the seed line (then 1/2/3 work)")
+T_DOWN, T_UP = N_("Temperature down (0 = greedy)"), N_("Temperature up (wilder)")
+K_DOWN, K_UP = N_("top-k down (fewer characters)"), N_("top-k up (off = all characters)")
+P_DOWN, P_UP = N_("top-p down"), N_("top-p up (1 = off)")
+SHORTER, LONGER = N_("Generate shorter text"), N_("Generate longer text")
+RESEED = N_("Next random seed")
+OPEN = N_("Open a checkpoint file")
+SOURCE = N_("Model: as trained / untrained / checkpoint")
 SURPRISE = N_("Surprise heat-map: a text coloured by this model's surprise, per character")
+SEED_PLACEHOLDER = N_("type a seed and press Enter (empty: a random first character)")
+NO_MODEL = N_("load a corpus (1) or open a checkpoint (ctrl+o) to talk to a model")
+TYPE_SOMETHING = N_("type a few characters to see what the model expects next")
 
 
 @dataclass
@@ -106,7 +109,7 @@ class GenerateScreen(CharLMScreen):
     """Transcript and seed line on the left, the next-character bars on the right."""
 
     MODE = "console"
-    HELP = (
+    HELP = N_(
         "Type a seed: the bars show the model's probabilities for the next character and "
         "the entropy, how unsure it is in bits (2^bits is the number of equally likely "
         "choices). Enter continues the text, Esc stops. Temperature 0 always takes the most "
@@ -115,18 +118,24 @@ class GenerateScreen(CharLMScreen):
         "dropped."
     )
     BINDINGS = [
-        Binding("escape", "escape", "Stop/leave input", tooltip=ESCAPE),
+        Binding("escape", "escape", N_("Stop/leave input"), tooltip=ESCAPE),
         Binding(
-            "f2", "knob('temperature', -1)", "Temp-", show=False, priority=True, tooltip=T_DOWN
+            "f2", "knob('temperature', -1)", N_("Temp-"), show=False, priority=True, tooltip=T_DOWN
         ),
-        Binding("f3", "knob('temperature', 1)", "Temp+", show=False, priority=True, tooltip=T_UP),
-        Binding("f4", "knob('top_k', -1)", "top-k-", show=False, priority=True, tooltip=K_DOWN),
-        Binding("f5", "knob('top_k', 1)", "top-k+", show=False, priority=True, tooltip=K_UP),
-        Binding("f6", "knob('top_p', -1)", "top-p-", show=False, priority=True, tooltip=P_DOWN),
-        Binding("f7", "knob('top_p', 1)", "top-p+", show=False, priority=True, tooltip=P_UP),
-        Binding("f8", "knob('length', -1)", "Shorter", show=False, priority=True, tooltip=SHORTER),
-        Binding("f9", "knob('length', 1)", "Longer", show=False, priority=True, tooltip=LONGER),
-        Binding("f10", "knob('seed', 1)", "Next seed", show=False, priority=True, tooltip=RESEED),
+        Binding(
+            "f3", "knob('temperature', 1)", N_("Temp+"), show=False, priority=True, tooltip=T_UP
+        ),
+        Binding("f4", "knob('top_k', -1)", N_("top-k-"), show=False, priority=True, tooltip=K_DOWN),
+        Binding("f5", "knob('top_k', 1)", N_("top-k+"), show=False, priority=True, tooltip=K_UP),
+        Binding("f6", "knob('top_p', -1)", N_("top-p-"), show=False, priority=True, tooltip=P_DOWN),
+        Binding("f7", "knob('top_p', 1)", N_("top-p+"), show=False, priority=True, tooltip=P_UP),
+        Binding(
+            "f8", "knob('length', -1)", N_("Shorter"), show=False, priority=True, tooltip=SHORTER
+        ),
+        Binding("f9", "knob('length', 1)", N_("Longer"), show=False, priority=True, tooltip=LONGER),
+        Binding(
+            "f10", "knob('seed', 1)", N_("Next seed"), show=False, priority=True, tooltip=RESEED
+        ),
         # the same knobs on plain keys, for when the seed line does not have focus
         Binding("left_square_bracket", "knob('temperature', -1)", show=False),
         Binding("right_square_bracket", "knob('temperature', 1)", show=False),
@@ -137,13 +146,15 @@ class GenerateScreen(CharLMScreen):
         Binding("comma", "knob('length', -1)", show=False),
         Binding("full_stop", "knob('length', 1)", show=False),
         Binding("r", "knob('seed', 1)", show=False),
-        Binding("ctrl+o", "open_checkpoint", "Open ckpt", priority=True, tooltip=OPEN),
+        Binding("ctrl+o", "open_checkpoint", N_("Open ckpt"), priority=True, tooltip=OPEN),
         Binding("o", "open_checkpoint", show=False),
-        Binding("ctrl+n", "next_source", "Model", priority=True, tooltip=SOURCE),
+        Binding("ctrl+n", "next_source", N_("Model"), priority=True, tooltip=SOURCE),
         Binding("m", "next_source", show=False),
-        Binding("ctrl+l", "clear", "Clear", priority=True, tooltip="Clear the transcript"),
+        Binding("ctrl+l", "clear", N_("Clear"), priority=True, tooltip=N_("Clear the transcript")),
         Binding("l", "clear", show=False),
-        Binding("i,enter", "focus_seed", "Type", show=False, tooltip="Type in the seed line"),
+        Binding(
+            "i,enter", "focus_seed", N_("Type"), show=False, tooltip=N_("Type in the seed line")
+        ),
         Binding("ctrl+s", "surprise", N_("Surprise"), priority=True, tooltip=SURPRISE),
         Binding("h", "surprise", show=False),
     ]
@@ -154,10 +165,7 @@ class GenerateScreen(CharLMScreen):
             with Vertical(id="console-left"):
                 yield VerticalScroll(id="transcript")
                 yield Static("", id="seed-warning")
-                yield SeedInput(
-                    id="seed",
-                    placeholder="type a seed and press Enter (empty: a random first character)",
-                )
+                yield SeedInput(id="seed", placeholder=_(SEED_PLACEHOLDER))
             yield NextCharBars(id="next-char-bars")
         yield SamplingBar(id="sampling-bar")
         yield from self.compose_footer()
@@ -186,6 +194,15 @@ class GenerateScreen(CharLMScreen):
     def on_screen_resume(self) -> None:
         self._model_changed()
 
+    def retranslate(self) -> None:
+        """The words in the new language; the transcript keeps what it said."""
+        super().retranslate()
+        self.query_one(SeedInput).placeholder = _(SEED_PLACEHOLDER)
+        self._untrained = None  # its label names it in the old language
+        self._source = None  # so that the label and the bars are drawn again
+        self._model_changed()
+        self.query_one(NextCharBars).refresh()
+
     # --- which model --------------------------------------------------------------------
 
     def _untrained_source(self) -> ModelSource | None:
@@ -199,7 +216,7 @@ class GenerateScreen(CharLMScreen):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(UNTRAINED_SEED)
                 model = build_model(name, dataset.vocab.size).eval()
-            label = f"untrained {name} (seed {UNTRAINED_SEED})"
+            label = _("untrained {model} (seed {seed})").format(model=name, seed=UNTRAINED_SEED)
             block = self.charlm.train_config.block_size
             self._untrained = (key, ModelSource(model, dataset.vocab, label, block))
         return self._untrained[1]
@@ -210,7 +227,8 @@ class GenerateScreen(CharLMScreen):
             return self.checkpoint_source
         if self.source_kind == "latest" and app.snapshot is not None and app.dataset is not None:
             step = app.history.evals[-1].step if app.history.evals else app.history.step
-            label = f"{app.train_config.model} as trained, step {step:,}"
+            trained = _("{model} as trained, step {step:,}")
+            label = trained.format(model=app.train_config.model, step=step)
             return ModelSource(app.snapshot, app.dataset.vocab, label, app.train_config.block_size)
         return self._untrained_source()
 
@@ -236,7 +254,7 @@ class GenerateScreen(CharLMScreen):
         self.source_kind = kinds[(index + 1) % len(kinds)]
         self._model_changed()
         if self._source is not None:
-            self.notify(f"Talking to: {self._source.label}", timeout=3)
+            self.notify(_("Talking to: {model}").format(model=self._source.label), timeout=3)
 
     def action_open_checkpoint(self) -> None:
         last = self.charlm.history.last_checkpoint
@@ -257,12 +275,16 @@ class GenerateScreen(CharLMScreen):
         try:
             loaded = load_model(path)
         except CheckpointError as exc:
-            self.app.call_from_thread(self._warn, f"cannot open that checkpoint: {exc}")
+            said = _("cannot open that checkpoint: {reason}").format(reason=exc)
+            self.app.call_from_thread(self._warn, said)
             return
         except OSError as exc:
-            self.app.call_from_thread(self._warn, f"cannot read {path}: {exc.strerror or exc}")
+            said = _("cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)
+            self.app.call_from_thread(self._warn, said)
             return
-        label = f"{loaded.name} from {path.name} (step {loaded.checkpoint.step:,})"
+        label = _("{model} from {file} (step {step:,})").format(
+            model=loaded.name, file=path.name, step=loaded.checkpoint.step
+        )
         block = eval_block_size(loaded.checkpoint.train_config)
         source = ModelSource(loaded.model, loaded.vocab, label, block)
         self.app.call_from_thread(self._use_checkpoint, source, path)
@@ -273,7 +295,7 @@ class GenerateScreen(CharLMScreen):
         self.checkpoint_source = source
         self.source_kind = "checkpoint"
         self._model_changed()
-        self.notify(f"Talking to: {source.label}", timeout=3)
+        self.notify(_("Talking to: {model}").format(model=source.label), timeout=3)
 
     def _warn(self, message: str) -> None:
         warning = self.query_one("#seed-warning", Static)
@@ -288,28 +310,34 @@ class GenerateScreen(CharLMScreen):
 
     @on(SeedInput.Truncated)
     def _seed_truncated(self, event: SeedInput.Truncated) -> None:
-        self.notify(
-            f"Kept the last {MAX_SEED:,} of {event.pasted:,} characters: "
-            "the model reads only the end of the text anyway.",
-            timeout=5,
+        kept = _(
+            "Kept the last {kept:,} of {pasted:,} characters: "
+            "the model reads only the end of the text anyway."
         )
+        self.notify(kept.format(kept=MAX_SEED, pasted=event.pasted), timeout=5)
 
     def _update_distribution(self, text: str) -> None:
         bars = self.query_one(NextCharBars)
         source = self._source
         if source is None:
-            bars.clear("load a corpus (1) or open a checkpoint (ctrl+o) to talk to a model")
+            bars.clear(NO_MODEL)
             return
         unknown = sorted({ch for _, ch in source.vocab.unknown_chars(text)})
         if unknown:
             listed = ", ".join(repr(ch) for ch in unknown[:6])
-            more = f" and {len(unknown) - 6} more" if len(unknown) > 6 else ""
-            verb = "is" if len(unknown) == 1 else "are"
-            self._warn(f"{listed}{more} {verb} not in the vocabulary; dropped")
+            if len(unknown) > 6:
+                said = _("{chars} and {more} more are not in the vocabulary; dropped")
+            else:
+                said = ngettext(
+                    "{chars} is not in the vocabulary; dropped",
+                    "{chars} are not in the vocabulary; dropped",
+                    len(unknown),
+                )
+            self._warn(said.format(chars=listed, more=len(unknown) - 6))
         else:
             self._warn("")
         if not text:
-            bars.clear("type a few characters to see what the model expects next")
+            bars.clear(TYPE_SOMETHING)
             self._bars, self._fed = None, ""
             return
         if self._bars is not None and text.startswith(self._fed):
@@ -357,7 +385,7 @@ class GenerateScreen(CharLMScreen):
             "length": o.length,
             "seed": o.seed,
         }
-        label = self._source.label if self._source else "none yet"
+        label = self._source.label if self._source else _("none yet")
         self.query_one(SamplingBar).show(values, label)
 
     # --- generation ---------------------------------------------------------------------
@@ -369,7 +397,7 @@ class GenerateScreen(CharLMScreen):
     def start_generation(self, seed_text: str) -> None:
         source = self._source
         if source is None:
-            self.notify("No model yet: load a corpus (1) or open a checkpoint (ctrl+o).")
+            self.notify(_("No model yet: load a corpus (1) or open a checkpoint (ctrl+o)."))
             return
         self.action_stop()
         self._stop_stream = threading.Event()
@@ -435,9 +463,13 @@ class GenerateScreen(CharLMScreen):
         text.append(seed_text, "bold")
         text.append(_visible(produced))
         if finished:
-            note = f"  [{len(produced)} characters" + ("; stopped]" if reason == "stopped" else "]")
-            if reason.startswith("failed"):
-                note = f"  [{reason}]"
+            if reason == "stopped":
+                note = _("{n} characters; stopped").format(n=len(produced))
+            else:
+                note = _("{n} characters").format(n=len(produced))
+            if reason.startswith("failed: "):
+                note = _("failed: {reason}").format(reason=reason.removeprefix("failed: "))
+            note = f"  [{note}]"
             text.append(note, "dim")
         turn.update(text)
         self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)

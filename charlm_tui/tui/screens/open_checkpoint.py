@@ -9,13 +9,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from charlm_tui.core.i18n import N_, _
 from charlm_tui.tui.widgets.path_suggester import PathSuggester
 
 
 class OpenCheckpointScreen(ModalScreen[str | None]):
     """Enter opens the typed path, Esc cancels; the path completes from disk (→ accepts)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"))]
 
     DEFAULT_CSS = """
     OpenCheckpointScreen {
@@ -38,7 +39,9 @@ class OpenCheckpointScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.prompt or "Open a checkpoint (.safetensors): Enter opens, Esc cancels")
+            yield Label(
+                self.prompt or _("Open a checkpoint (.safetensors): Enter opens, Esc cancels")
+            )
             yield Input(self.default, suggester=PathSuggester(), compact=True, id="checkpoint-path")
 
     @on(Input.Submitted)

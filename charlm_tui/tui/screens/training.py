@@ -20,18 +20,19 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical, VerticalScroll
-from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Button, Input, ProgressBar, Select, Static
 
-from charlm_tui.core.i18n import _
+from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.metrics import UNITS, chance_of_right, perplexity
 from charlm_tui.core.models import REGISTRY, build_model
 from charlm_tui.core.run_log import RunLogError, read_run_log
 from charlm_tui.core.train import TrainConfig
-from charlm_tui.tui.screens.base import CharLMScreen
+from charlm_tui.tui.screens.base import CharLMScreen, state_words
 from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
 from charlm_tui.tui.session import RunHistory
 from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
 from charlm_tui.tui.widgets.sample_browser import SampleBrowser
+from charlm_tui.tui.widgets.translated import TrLabel
 
 CHART_COST_FACTOR = 30.0  # during a run, a chart that took t to render waits 30 t to redraw
 
@@ -40,13 +41,15 @@ OLDEST = 1_000_000  # a step of the sample browser past any run's evals: to the 
 
 # (TrainConfig field, label, Input type); "eval" is steps_per_epoch or eval_interval
 FIELDS = (
-    ("steps", "steps", "integer"),
-    ("batch_size", "batch", "integer"),
-    ("block_size", "window", "integer"),
-    ("lr", "learning rate", "number"),
-    ("seed", "seed", "integer"),
-    ("eval", "eval every", "integer"),
+    ("steps", N_("steps"), "integer"),
+    ("batch_size", N_("batch"), "integer"),
+    ("block_size", N_("window"), "integer"),
+    ("lr", N_("learning rate"), "number"),
+    ("seed", N_("seed"), "integer"),
+    ("eval", N_("eval every"), "integer"),
 )
+# the buttons' words, by id
+BUTTONS = {"start": N_("Start"), "pause": N_("Pause"), "stop": N_("Stop"), "save": N_("Save")}
 
 
 def clock(seconds: float) -> str:
@@ -68,7 +71,7 @@ class TrainingScreen(CharLMScreen):
 
     MODE = "training"
     BAR_SHOWS_STEPS = False
-    HELP = (
+    HELP = N_(
         "Start trains the chosen model on the loaded corpus; the chart fills as it goes. "
         "The loss is the average surprise, -ln p(right character). q = e^-loss is the "
         "chance the model gives the right character; 1/q, the perplexity, is how many "
@@ -77,47 +80,54 @@ class TrainingScreen(CharLMScreen):
         "goes on when you leave this screen."
     )
     BINDINGS = [
-        Binding("s", "start", "Start", tooltip="Start training with the settings in the form"),
-        Binding("p", "pause", "Pause", tooltip="Pause or resume training"),
-        Binding("x", "stop", "Stop", tooltip="Stop training and save a checkpoint"),
-        Binding("w", "save", "Save", tooltip="Save a checkpoint at the next step"),
-        Binding("u", "cycle_unit", "Unit", tooltip="Chart unit: perplexity, loss, bits per char"),
-        Binding("m", "focus_model", "Model", show=False, tooltip="Choose the model"),
+        Binding(
+            "s", "start", N_("Start"), tooltip=N_("Start training with the settings in the form")
+        ),
+        Binding("p", "pause", N_("Pause"), tooltip=N_("Pause or resume training")),
+        Binding("x", "stop", N_("Stop"), tooltip=N_("Stop training and save a checkpoint")),
+        Binding("w", "save", N_("Save"), tooltip=N_("Save a checkpoint at the next step")),
+        Binding(
+            "u",
+            "cycle_unit",
+            N_("Unit"),
+            tooltip=N_("Chart unit: perplexity, loss, bits per char"),
+        ),
+        Binding("m", "focus_model", N_("Model"), show=False, tooltip=N_("Choose the model")),
         Binding(
             "o",
             "open_run",
-            "Open run",
+            N_("Open run"),
             show=False,
-            tooltip="Show a saved run's curve and samples (its folder or a checkpoint in it)",
+            tooltip=N_("Show a saved run's curve and samples (its folder or a checkpoint in it)"),
         ),
-        Binding("escape", "leave_form", "Leave form", show=False),
+        Binding("escape", "leave_form", N_("Leave form"), show=False),
         Binding(
             "left_square_bracket",
             "browse_sample(-1)",
-            "Older sample",
+            N_("Older sample"),
             show=False,
-            tooltip="Show the sample of the eval before (the chart marks its step)",
+            tooltip=N_("Show the sample of the eval before (the chart marks its step)"),
         ),
         Binding(
             "right_square_bracket",
             "browse_sample(1)",
-            "Newer sample",
+            N_("Newer sample"),
             show=False,
-            tooltip="Show the sample of the eval after; at the newest, follow the run",
+            tooltip=N_("Show the sample of the eval after; at the newest, follow the run"),
         ),
         Binding(
             "left_curly_bracket",
             f"browse_sample({-OLDEST})",
-            "Oldest sample",
+            N_("Oldest sample"),
             show=False,
-            tooltip="Show the first eval's sample: the untrained model's text",
+            tooltip=N_("Show the first eval's sample: the untrained model's text"),
         ),
         Binding(
             "right_curly_bracket",
             f"browse_sample({OLDEST})",
-            "Newest sample",
+            N_("Newest sample"),
             show=False,
-            tooltip="Show the newest sample and follow the run",
+            tooltip=N_("Show the newest sample and follow the run"),
         ),
     ]
 
@@ -135,13 +145,13 @@ class TrainingScreen(CharLMScreen):
                 yield Static("", id="model-info")
                 with Grid(id="settings"):
                     for name, label, kind in FIELDS:
-                        yield Label(label, classes="setting-label")
+                        yield TrLabel(label, classes="setting-label")
                         yield Input(type=kind, compact=True, id=f"set-{name}")  # type: ignore[arg-type]
                 with Grid(id="train-buttons"):
-                    yield Button("Start", id="start", compact=True, variant="primary")
-                    yield Button("Pause", id="pause", compact=True)
-                    yield Button("Stop", id="stop", compact=True)
-                    yield Button("Save", id="save", compact=True)
+                    yield Button(_("Start"), id="start", compact=True, variant="primary")
+                    yield Button(_("Pause"), id="pause", compact=True)
+                    yield Button(_("Stop"), id="stop", compact=True)
+                    yield Button(_("Save"), id="save", compact=True)
                 yield Static("", id="train-message")
             with Vertical(id="train-view"):
                 yield PerplexityPlot(id="perplexity-plot")
@@ -165,6 +175,16 @@ class TrainingScreen(CharLMScreen):
         self.query_one("#start").focus()
 
     def on_screen_resume(self) -> None:
+        self.redraw()
+
+    def retranslate(self) -> None:
+        super().retranslate()
+        for button_id, msgid in BUTTONS.items():
+            self.query_one(f"#{button_id}", Button).label = _(msgid)
+        self._state_changed(self.charlm.training_state)  # Pause / Resume
+        self._describe_model(str(self.query_one("#model-select", Select).value))
+        self.query_one(PerplexityPlot).refresh()
+        self.query_one(SampleBrowser).retranslate()
         self.redraw()
 
     # --- the form ---------------------------------------------------------------------
@@ -196,10 +216,13 @@ class TrainingScreen(CharLMScreen):
             if table:
                 total = sum(n for _, _, n in table)
                 parts = " + ".join(f"{n:,}" for _, _, n in table) if len(table) <= 4 else ""
-                text.append(
-                    f"{total:,} parameters" + (f" = {parts}" if parts else "") + "\n", "bold"
-                )
-        text.append(f"{spec.description} (recipe: {recipe})" if spec else name)
+                count = _("{total:,} parameters").format(total=total)
+                text.append(count + (f" = {parts}" if parts else "") + "\n", "bold")
+        if spec:
+            described = _("{description} (recipe: {recipe})")
+            text.append(described.format(description=_(spec.description), recipe=recipe))
+        else:
+            text.append(name)
         self.query_one("#model-info", Static).update(text)
 
     @on(Select.Changed, "#model-select")
@@ -219,7 +242,8 @@ class TrainingScreen(CharLMScreen):
             try:
                 value: float | int = int(raw) if kind == "integer" else float(raw)
             except ValueError:
-                raise ValueError(f"{label} must be a number (got {raw!r})") from None
+                said = _("{label} must be a number (got {raw!r})")
+                raise ValueError(said.format(label=_(label), raw=raw)) from None
             changes[eval_field(base) if name == "eval" else name] = value
         config = replace(base, **changes)  # type: ignore[arg-type]
         config.validate()
@@ -239,7 +263,7 @@ class TrainingScreen(CharLMScreen):
         # GIL from its first steps (and the run takes them from its first step anyway)
         controllable = state in ("starting", "running", "paused")
         self.query_one("#pause", Button).disabled = not controllable
-        self.query_one("#pause", Button).label = "Resume" if state == "paused" else "Pause"
+        self.query_one("#pause", Button).label = _("Resume") if state == "paused" else _("Pause")
         self.query_one("#stop", Button).disabled = not controllable
         self.query_one("#save", Button).disabled = not controllable
         self.redraw()
@@ -251,7 +275,7 @@ class TrainingScreen(CharLMScreen):
         try:
             config = self.config_from_form()
         except ValueError as exc:
-            message.update(Text(f"Cannot start: {exc}"))
+            message.update(Text(_("Cannot start: {reason}").format(reason=exc)))
             message.add_class("-error")
             return
         message.remove_class("-error")
@@ -371,7 +395,8 @@ class TrainingScreen(CharLMScreen):
         if last is not None:
             where = Path(last.path)
             short = f"…/{where.parent.name}/{where.name}" if where.parent.name else where.name
-            note = Text(f"saved step {last.step:,} ({last.reason}): {short}", no_wrap=True)
+            said = _("saved step {step:,} ({reason}): {path}")
+            note = Text(said.format(step=last.step, reason=last.reason, path=short), no_wrap=True)
             self._show("#checkpoint-note", note)
         elif history.finished is None:
             self._show("#checkpoint-note", "")
@@ -386,30 +411,38 @@ class TrainingScreen(CharLMScreen):
         history = app.history
         vocab_size = app.dataset.vocab.size if app.dataset is not None else None
         if history.evals:
-            loss, which = history.evals[-1].val_loss, "val"
+            loss, which = history.evals[-1].val_loss, N_("val")
         elif history.last_step is not None:
-            loss, which = history.last_step.loss, "train"
+            loss, which = history.last_step.loss, N_("train")
         else:
             self._show(
                 "#loss-explained",
-                "loss = average of -ln p(right char), in nats\n"
-                "q = e^-loss: the chance of the right char\n"
-                "1/q = perplexity: how many chars it is choosing between",
+                _(
+                    "loss = average of -ln p(right char), in nats\n"
+                    "q = e^-loss: the chance of the right char\n"
+                    "1/q = perplexity: how many chars it is choosing between"
+                ),
             )
             return
         if not math.isfinite(loss):
-            self._show("#loss-explained", Text(f"{which} loss is {loss}: training diverged"))
+            diverged = _("{which} loss is {loss}: training diverged")
+            self._show("#loss-explained", Text(diverged.format(which=_(which), loss=loss)))
             return
         q = chance_of_right(loss)
-        of_v = f" of {vocab_size}" if vocab_size else ""
-        self._show(
-            "#loss-explained",
-            Text(
-                f"{which} loss {loss:.3f} = average of -ln p(right char)\n"
-                f"q = e^-loss = {q:.3f}: {q:.1%} chance of the right char\n"
-                f"1/q = {perplexity(loss):.1f}: choosing between {perplexity(loss):.1f}{of_v} chars"
-            ),
-        )
+        if vocab_size:
+            numbers = _(
+                "{which} loss {loss:.3f} = average of -ln p(right char)\n"
+                "q = e^-loss = {q:.3f}: {q:.1%} chance of the right char\n"
+                "1/q = {ppl:.1f}: choosing between {ppl:.1f} of {size} chars"
+            )
+        else:
+            numbers = _(
+                "{which} loss {loss:.3f} = average of -ln p(right char)\n"
+                "q = e^-loss = {q:.3f}: {q:.1%} chance of the right char\n"
+                "1/q = {ppl:.1f}: choosing between {ppl:.1f} chars"
+            )
+        said = numbers.format(which=_(which), loss=loss, q=q, ppl=perplexity(loss), size=vocab_size)
+        self._show("#loss-explained", Text(said))
 
     def _draw_speed(self) -> None:
         app = self.charlm
@@ -422,7 +455,8 @@ class TrainingScreen(CharLMScreen):
         last = history.last_step
         if last is None:
             state = app.training_state
-            self._show("#train-speed", "press s to train" if state == "idle" else state)
+            idle = _("press s to train")
+            self._show("#train-speed", idle if state == "idle" else state_words(state))
             return
         config = app.train_config
         tokens_per_step = max(1, config.batch_size * config.block_size)
@@ -430,8 +464,13 @@ class TrainingScreen(CharLMScreen):
         eta = (total - step) / steps_per_s if steps_per_s > 0 else math.inf
         self._show(
             "#train-speed",
-            f"{step:,}/{total:,} · {steps_per_s:,.0f} steps/s · "
-            f"{clock(last.elapsed_s)} · ETA {clock(eta)}",
+            _("{step:,}/{total:,} · {rate:,.0f} steps/s · {elapsed} · ETA {eta}").format(
+                step=step,
+                total=total,
+                rate=steps_per_s,
+                elapsed=clock(last.elapsed_s),
+                eta=clock(eta),
+            ),
         )
 
     def _draw_sample(self) -> None:

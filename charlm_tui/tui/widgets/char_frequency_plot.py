@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
+from charlm_tui.core.i18n import _
 from charlm_tui.core.vocab import Vocab, describe_char
+from charlm_tui.tui.widgets.plot_words import PlotWords
 
 
 class CharFrequencyPlot(PlotextPlot):
@@ -27,6 +29,7 @@ class CharFrequencyPlot(PlotextPlot):
         super().__init__(id=id)
         self._vocab: Vocab | None = None
         self._counts: Sequence[int] = ()
+        self._words = PlotWords()
 
     def show(self, vocab: Vocab, counts: Sequence[int]) -> None:
         self._vocab = vocab
@@ -34,11 +37,12 @@ class CharFrequencyPlot(PlotextPlot):
         self.refresh()
 
     def _draw(self) -> None:
+        self._words = PlotWords()  # the title of this drawing
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         if self._vocab is None or not self._counts:
-            plt.title("character frequencies: no corpus loaded")
+            plt.title(self._words.put(_("character frequencies: no corpus loaded")))
             return
         total = sum(self._counts) or 1
         # each bar takes about three columns once plotext adds its gaps and the y axis
@@ -46,10 +50,15 @@ class CharFrequencyPlot(PlotextPlot):
         order = sorted(range(len(self._counts)), key=lambda i: (-self._counts[i], i))[:fit]
         labels = [describe_char(self._vocab.itos[i])[:2] for i in order]
         shares = [100.0 * self._counts[i] / total for i in order]
-        shown = f"top {len(order)} of {len(self._counts)}" if len(order) < len(self._counts) else ""
-        plt.title(f"character frequencies, % of the text {shown}".rstrip())
+        if len(order) < len(self._counts):
+            title = _("character frequencies, {percent} of the text top {shown} of {size}")
+        else:
+            title = _("character frequencies, {percent} of the text")
+        # the % sign goes in as a value: a bare % in a msgid reads as a format to gettext
+        shown = title.format(percent="%", shown=len(order), size=len(self._counts))
+        plt.title(self._words.put(shown))
         plt.bar(labels, shares, marker="sd", width=0.6)
 
     def render(self) -> RenderResult:
         self._draw()
-        return super().render()
+        return self._words.restore(super().render())  # type: ignore[return-value]

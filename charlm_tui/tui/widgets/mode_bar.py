@@ -7,7 +7,13 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
-MODES = (("1", "dataset", "Dataset"), ("2", "training", "Train"), ("3", "console", "Console"))
+from charlm_tui.core.i18n import N_, _
+
+MODES = (
+    ("1", "dataset", N_("Dataset")),
+    ("2", "training", N_("Train")),
+    ("3", "console", N_("Console")),
+)
 STATUS_SEPARATOR = " │ "
 
 
@@ -54,7 +60,8 @@ class ModeBar(Widget):
         current = self.get_component_rich_style("mode-bar--current")
         key_style = self.get_component_rich_style("mode-bar--key")
         text = Text(no_wrap=True, overflow="ellipsis")
-        for key, mode, label in MODES:
+        for key, mode, msgid in MODES:
+            label = _(msgid)
             text.append(" ")
             if mode == self.current:
                 text.append(f" {key} {label} ", current)

@@ -14,6 +14,7 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
+from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.vocab import Vocab, describe_char
 
 EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -51,7 +52,7 @@ class NextCharBars(Widget):
         self._probs: torch.Tensor | None = None
         self._vocab: Vocab | None = None
         self._entropy: float | None = None
-        self._note = "type a few characters to see what the model expects next"
+        self._note = N_("type a few characters to see what the model expects next")
 
     def show(self, probs: torch.Tensor, vocab: Vocab, entropy_bits: float) -> None:
         """Draw a new distribution (V,) over `vocab`."""
@@ -61,7 +62,8 @@ class NextCharBars(Widget):
         self.refresh()
 
     def clear(self, note: str) -> None:
-        """Show a line of text instead of bars (no model yet, for instance)."""
+        """Show a line of text instead of bars (no model yet, for instance); `note` is in
+        English, marked N_, and drawn in the current language."""
         self._probs = None
         self._note = note
         self.refresh()
@@ -80,12 +82,13 @@ class NextCharBars(Widget):
     def render(self) -> RenderableType:
         title_style = self.get_component_rich_style("next-char-bars--title")
         if self._probs is None or self._vocab is None or self._entropy is None:
-            return Text.assemble(("P(next character)\n", title_style), self._note)
+            return Text.assemble((_("P(next character)") + "\n", title_style), _(self._note))
         width, height = self.size.width or 40, self.size.height or 10
         choices = 2.0**self._entropy if math.isfinite(self._entropy) else math.inf
         text = Text()
-        text.append("P(next character)\n", title_style)
-        text.append(f"entropy {self._entropy:.2f} bits ≈ {choices:.1f} choices")
+        text.append(_("P(next character)") + "\n", title_style)
+        entropy = _("entropy {bits:.2f} bits ≈ {choices:.1f} choices")
+        text.append(entropy.format(bits=self._entropy, choices=choices))
         rows = max(1, min(self.top_k, height - 2))
         bar_style = self.get_component_rich_style("next-char-bars--bar")
         bar_width = max(4, width - 11)

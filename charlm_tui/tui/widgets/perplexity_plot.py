@@ -19,12 +19,14 @@ from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 from charlm_tui.core.events import EvalCompleted
+from charlm_tui.core.i18n import N_, _
 from charlm_tui.core.metrics import References, convert
+from charlm_tui.tui.widgets.plot_words import PlotWords
 
 UNIT_TITLES = {
-    "perplexity": "perplexity (characters it is choosing between)",
-    "loss": "loss (nats per character)",
-    "bpc": "bits per character",
+    "perplexity": N_("perplexity (characters it is choosing between)"),
+    "loss": N_("loss (nats per character)"),
+    "bpc": N_("bits per character"),
 }
 
 # Markers differ in shape as well as colour, so the chart reads under NO_COLOR.
@@ -66,6 +68,7 @@ class PerplexityPlot(PlotextPlot):
         self._total_steps = 0
         self.render_s = 0.0  # CPU time of the last new picture (the screen paces redraws by it)
         self._drew = False
+        self._words = PlotWords()  # the title and axis label of the latest drawing
 
     def show_run(
         self,
@@ -101,8 +104,9 @@ class PerplexityPlot(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(f"{UNIT_TITLES[self.unit]}   ⠿ train  • val")
-        plt.xlabel("step")
+        words = self._words = PlotWords()
+        plt.title(words.put(_("{unit}   ⠿ train  • val").format(unit=_(UNIT_TITLES[self.unit]))))
+        plt.xlabel(words.put(_("step")))
         refs = {}
         if self._references is not None:
             refs = {
@@ -148,7 +152,7 @@ class PerplexityPlot(PlotextPlot):
     def render(self) -> RenderResult:
         self._drew = True
         self._draw()
-        return super().render()
+        return self._words.restore(super().render())  # type: ignore[return-value]
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """The lines of the chart; `render_s` is the CPU time a new picture took this thread,

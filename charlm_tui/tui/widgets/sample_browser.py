@@ -58,6 +58,10 @@ class SampleBrowser(Static):
         self._draw()
         return True
 
+    def retranslate(self) -> None:
+        """Draw the sample's heading again in the language just chosen."""
+        self._draw()
+
     def _draw(self) -> None:
         if not self._evals:
             self.update(

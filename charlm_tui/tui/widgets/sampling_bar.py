@@ -5,29 +5,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.console import RenderableType
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from charlm_tui.core.i18n import N_, _
+
 # (option, label, keys shown): F-keys work while typing; the bracket keys when not.
 KNOB_KEYS = (
-    ("temperature", "temp", "F2/3"),
-    ("top_k", "top-k", "F4/5"),
-    ("top_p", "top-p", "F6/7"),
-    ("length", "len", "F8/9"),
-    ("seed", "seed", "F10"),
+    ("temperature", N_("temp"), "F2/3"),
+    ("top_k", N_("top-k"), "F4/5"),
+    ("top_p", N_("top-p"), "F6/7"),
+    ("length", N_("len"), "F8/9"),
+    ("seed", N_("seed"), "F10"),
 )
 NARROW = 76  # below this width the keys are left to the help screen (F1)
 
 
 def knob_value(name: str, value: object) -> str:
     if name == "temperature":
-        return "0 greedy" if value == 0 else f"{value:.2f}"
+        return _("0 greedy") if value == 0 else f"{value:.2f}"
     if name == "top_k":
-        return "off" if not value else str(value)
+        return _("off") if not value else str(value)
     if name == "top_p":
-        return "off" if value is None or value >= 1.0 else f"{value:.2f}"  # type: ignore[operator]
+        return _("off") if value is None or value >= 1.0 else f"{value:.2f}"  # type: ignore[operator]
     if name == "seed":
-        return "random" if value is None else str(value)
+        return _("random") if value is None else str(value)
     return str(value)
 
 
@@ -61,19 +64,25 @@ class SamplingBar(Widget):
         self._source = source
         self.refresh(layout=True)
 
-    def render(self) -> RenderableType:
-        value_style = self.get_component_rich_style("sampling-bar--value")
-        key_style = self.get_component_rich_style("sampling-bar--key")
+    def _knobs(self, value_style: Style, key_style: Style, *, with_keys: bool) -> Text:
+        """The knobs' line, with the keys that turn them or without."""
         text = Text()
-        narrow = self.size.width < NARROW
         for i, (name, label, keys) in enumerate(KNOB_KEYS):
             if i:
                 text.append(" · ")
-            text.append(f"{label} ")
+            text.append(f"{_(label)} ")
             text.append(knob_value(name, self._values.get(name)), value_style)
-            if not narrow:
+            if with_keys:
                 text.append(f" {keys}", key_style)
+        return text
+
+    def render(self) -> RenderableType:
+        value_style = self.get_component_rich_style("sampling-bar--value")
+        key_style = self.get_component_rich_style("sampling-bar--key")
+        text = self._knobs(value_style, key_style, with_keys=self.size.width >= NARROW)
+        if text.cell_len > self.content_size.width > 0:  # longer words (Japanese): no keys
+            text = self._knobs(value_style, key_style, with_keys=False)
         if self._source:
-            text.append("\nmodel: ")
+            text.append("\n" + _("model: "))
             text.append(self._source, value_style)
         return text

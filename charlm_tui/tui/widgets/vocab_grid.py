@@ -13,6 +13,7 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
+from charlm_tui.core.i18n import _
 from charlm_tui.core.vocab import Vocab, describe_char
 
 MAX_CELLS = 600  # a Japanese corpus has ~2,000 characters; the rest are summarised
@@ -77,7 +78,7 @@ class VocabGrid(Widget):
     def render(self) -> RenderableType:
         cells = self._cells()
         if not cells:
-            return Text("no corpus loaded")
+            return Text(_("no corpus loaded"))
         width = self.content_size.width or 80
         columns = self._columns(width)
         rows = -(-len(cells) // columns)
@@ -97,5 +98,6 @@ class VocabGrid(Widget):
                 text.append(label, char_style)
                 text.append(" " * pad + f"{count:>6}  ")
         if self._vocab is not None and len(self._vocab) > MAX_CELLS:
-            text.append(f"\n… and {len(self._vocab) - MAX_CELLS:,} more characters")
+            more = _("… and {n:,} more characters").format(n=len(self._vocab) - MAX_CELLS)
+            text.append("\n" + more)
         return text
