@@ -63,6 +63,7 @@ Each browser tab gets an app of its own; closing the tab saves its run.
     "tui": """examples:
   charlm tui
   charlm-tui --corpus shakespeare
+  charlm-tui --tour                   # the notebook's story, N1-N11, one key a step
 """,
 }
 
@@ -184,6 +185,11 @@ def build_parser(tui_alone: bool = False) -> argparse.ArgumentParser:
     )
     add_corpus_args(tui)
     tui.add_argument("--threads", type=int, default=None, help="torch threads (default: cores-1)")
+    tui.add_argument(
+        "--tour",
+        action="store_true",
+        help="open on the notebook tour: N1-N11 step by step, on sherlock unless --corpus",
+    )
 
     prep = add("prep", "corpus statistics: size, vocabulary with counts, split, references")
     add_corpus_args(prep)

@@ -30,6 +30,7 @@ class TuiOptions:
     device: str = "auto"
     load_on_start: bool = True
     install_signal_handlers: bool = False  # run_tui turns this on
+    tour: bool = False  # open on the notebook tour (charlm-tui --tour)
 
     @classmethod
     def from_namespace(cls, args: argparse.Namespace) -> TuiOptions:
@@ -46,6 +47,8 @@ class TuiOptions:
         for name in ("checkpoint", "runs_root"):
             if given.get(name):
                 setattr(options, name, Path(given[name]))
+        if given.get("tour"):
+            options.tour = True
         if given.get("out"):
             options.runs_root = Path(given["out"])
         return options

@@ -20,6 +20,7 @@ from textual.widgets import Checkbox, Input, Label, ProgressBar, Select, Static
 
 from charlm_tui.core.corpus import CATALOG, newlines_default
 from charlm_tui.core.data import random_window
+from charlm_tui.core.i18n import N_
 from charlm_tui.core.metrics import perplexity
 from charlm_tui.core.vocab import describe_char
 from charlm_tui.tui.screens.base import CharLMScreen
@@ -33,6 +34,7 @@ PLAYGROUND_TEXT = "Do you know, Watson,"
 PLAYGROUND_MAX = 500  # characters the encode/decode playground takes
 EXAMPLE_SEED = 1  # torch.manual_seed(1), as the notebook (N11)
 EXAMPLE_BLOCK = 16  # the notebook's window
+TOUR = N_("The notebook tour: its story step by step (N1-N11), on the loaded corpus")
 
 
 def corpus_options(file: str | None = None) -> list[tuple[str, str]]:
@@ -62,6 +64,7 @@ class DatasetScreen(CharLMScreen):
         Binding("l", "load", "Load", tooltip="Load the corpus again"),
         Binding("n", "toggle_newlines", "Newlines", tooltip="Newlines as spaces, or kept"),
         Binding("o,slash", "focus_path", "Open file", tooltip="Type the path of a text file"),
+        Binding("w", "app.switch_mode('tour')", N_("Tour"), tooltip=TOUR),
         Binding(
             "e", "focus_playground", "Encode", show=False, tooltip="Try the encoding: text to ids"
         ),
