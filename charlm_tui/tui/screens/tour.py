@@ -42,7 +42,8 @@ from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
 @dataclass(frozen=True)
 class Step:
     """One step of the tour: the notebook items it covers, a title and a few sentences
-    (marked N_, translated where drawn; {v}, {n}, {total} and {bigram} are filled in)."""
+    (marked N_, translated where drawn; {v}, {n}, {total}, {bigram}, {train} and {val}
+    are filled in)."""
 
     items: str
     title: str
@@ -80,7 +81,7 @@ STEPS = (
         "N4",
         N_("The split and a window"),
         N_(
-            "The first 80% of the text trains the model, the last 20% checks it. An "
+            "The first {train} of the text trains the model, the last {val} checks it. An "
             "example is a random 16-character window x; its target y is x shifted by one."
         ),
     ),
@@ -399,6 +400,8 @@ class TourScreen(CharLMScreen):
                 n=len(lesson.dataset.corpus.text),
                 total=total,
                 bigram=perplexity(lesson.dataset.references.bigram),
+                train=f"{lesson.dataset.train_fraction:.0%}",
+                val=f"{1 - lesson.dataset.train_fraction:.0%}",
             )
         text.append(words)
         return text

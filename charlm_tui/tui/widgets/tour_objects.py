@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from charlm_tui.core.i18n import _
@@ -19,6 +20,12 @@ PASSAGE = 240  # characters of the text shown at the first step
 PASSAGE_START = "To Sherlock Holmes she is always"  # where the first story starts
 VOCAB_PER_ROW = 16  # characters per row of the vocabulary
 LOSS_ROWS = 6  # positions of the window whose chances are listed
+
+
+def pad(text: str, cells: int, *, right: bool = False) -> str:
+    """`text` padded with spaces to `cells` terminal cells (a CJK character takes two)."""
+    fill = " " * max(0, cells - cell_len(text))
+    return fill + text if right else text + fill
 
 
 def shown(text: str) -> str:
@@ -177,11 +184,12 @@ def model_object(lesson: Lesson) -> Text:
     table = lesson.parameter_table
     text = Text()
     text.append(f"Linear({v}, 128) → ReLU → Linear(128, {v})\n\n", "bold")
-    text.append(f"{_('parameter'):<12}{_('shape'):<12}{_('count'):>8}\n", "bold")
+    heads = (_("parameter"), _("shape"), _("count"))
+    text.append(pad(heads[0], 12) + pad(heads[1], 12) + pad(heads[2], 8, right=True) + "\n", "bold")
     for name, shape, count in table:
-        text.append(f"{name:<12}{str(shape):<12}{count:>8,}\n")
+        text.append(pad(name, 12) + pad(str(shape), 12) + pad(f"{count:,}", 8, right=True) + "\n")
     total = sum(count for _name, _shape, count in table)
-    text.append(f"{_('total'):<24}{total:>8,}\n\n", "bold")
+    text.append(pad(_("total"), 24) + pad(f"{total:,}", 8, right=True) + "\n\n", "bold")
     text.append("[p.numel() for p in model.parameters()]\n", "dim")
     text.append(f"= {[count for _name, _shape, count in table]}")
     return text
