@@ -373,6 +373,7 @@ class TourScreen(CharLMScreen):
         step = STEPS[self.step]
         number, total = self.tour_position
         self._drawn_version = self.charlm.run_version
+        self._update_mode_bar()
         header = Text(no_wrap=True, overflow="ellipsis")
         header.append(" " + _("Notebook tour") + f" {number}/{total} ", "reverse bold")
         header.append(" " + "●" * number + "○" * (total - number) + " ", "dim")
