@@ -40,8 +40,9 @@ def untrained_model(vocab_size: int) -> CharModel:
         return build_model(NOTEBOOK_MODEL, vocab_size).eval()
 
 
-def generate_text(model: CharModel, dataset: Dataset, length: int, *, temperature: float = 1.0,
-                  seed: int = SEED) -> str:
+def generate_text(
+    model: CharModel, dataset: Dataset, length: int, *, temperature: float = 1.0, seed: int = SEED
+) -> str:
     """`length` characters from a random first character (drawn with `seed`), as the notebook."""
     options = SamplingOptions(temperature=temperature, length=length, seed=seed)
     return "".join(Generator(model, dataset.vocab, "", options))

@@ -149,7 +149,7 @@ STEPS = (
 TRAINING_STEP = 8  # the index of N9: entering it starts the notebook recipe
 CHART_STEPS = (TRAINING_STEP,)
 PLACEHOLDER = re.compile(r"\{[a-z]+(:[^}]*)?\}")  # {v}, {n:,} in an explanation
-TEXT_WIDTH = 30  # cells of the explanation column at 80 columns and wider
+ACTIVE = ("starting", "running", "paused", "stopping")  # the app's training states of a run
 
 NEXT = N_("Next step (Space, Enter, →, or PageDown: what a presentation clicker sends)")
 BACK = N_("Previous step (←, PageUp)")
@@ -168,7 +168,7 @@ class TourScreen(CharLMScreen):
         height: 1fr;
     }
     TourScreen #tour-text {
-        width: %d;
+        width: 30;
         height: 1fr;
         padding: 0 1;
         background: $boost;
@@ -201,9 +201,9 @@ class TourScreen(CharLMScreen):
     TourScreen.-narrow #tour-text {
         width: 1fr;
         height: auto;
-        max-height: 50%%;
+        max-height: 50%;
     }
-    """ % TEXT_WIDTH
+    """
     HELP = N_(
         "The notebook's story in eleven steps, each beside the real object: the loaded "
         "text, its vocabulary, a seeded window, the model, its loss, a training run and "
@@ -334,7 +334,7 @@ class TourScreen(CharLMScreen):
     def _train_if_needed(self) -> None:
         """Start the notebook recipe unless its run on this dataset is under way or done."""
         app = self.charlm
-        if app.dataset is None or self._notebook_run() or app.training_active:
+        if app.dataset is None or self._notebook_run() or app.training_state in ACTIVE:
             return
         self._run_dataset = app.dataset
         self._texts = None
@@ -412,7 +412,9 @@ class TourScreen(CharLMScreen):
         app = self.charlm
         if lesson is None:
             if app.load_error is not None:
-                return Text(_("Could not load the corpus: {error}").format(error=app.load_error)), ""
+                return Text(
+                    _("Could not load the corpus: {error}").format(error=app.load_error)
+                ), ""
             loading = app.loading or app.options.corpus
             return Text(_("Loading {name}…").format(name=loading)), ""
         width = max(20, self.query_one("#tour-object", Static).size.width or 46)
@@ -451,12 +453,12 @@ class TourScreen(CharLMScreen):
         numbers = Text()
         history = app.history
         if not self._notebook_run():
-            if app.training_active:
+            if app.training_state in ACTIVE:
                 numbers.append(
-                    _("Another run is training ({model}): wait for it, or stop it on the "
-                      "training screen (2, then x), and come back.").format(
-                        model=app.train_config.model
-                    ),
+                    _(
+                        "Another run is training ({model}): wait for it, or stop it on the "
+                        "training screen (2, then x), and come back."
+                    ).format(model=app.train_config.model),
                     "bold",
                 )
             else:
@@ -497,10 +499,10 @@ class TourScreen(CharLMScreen):
             history = app.history
             if self._notebook_run():
                 text.append(
-                    _("Training: step {step:,} of {total:,}. The text comes from the final "
-                      "weights when it ends, in a few seconds.").format(
-                        step=history.step, total=history.total_steps
-                    )
+                    _(
+                        "Training: step {step:,} of {total:,}. The text comes from the final "
+                        "weights when it ends, in a few seconds."
+                    ).format(step=history.step, total=history.total_steps)
                     + "\n\n",
                     "bold",
                 )

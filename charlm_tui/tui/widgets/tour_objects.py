@@ -53,9 +53,7 @@ def corpus_object(lesson: Lesson, title: str) -> Text:
     text.append(
         _("{n:,} characters · {newlines}").format(n=len(corpus.text), newlines=newlines) + "\n"
     )
-    text.append(
-        _("line breaks left in the text: {n:,}").format(n=corpus.text.count("\n")) + "\n\n"
-    )
+    text.append(_("line breaks left in the text: {n:,}").format(n=corpus.text.count("\n")) + "\n\n")
     start = max(0, corpus.text.find(PASSAGE_START))
     text.append(_("from character {n:,}:").format(n=start) + "\n", "bold")
     text.append(corpus.text[start : start + PASSAGE].replace("\n", "⏎") + "…")
@@ -70,7 +68,9 @@ def vocab_object(lesson: Lesson) -> Text:
     rows = range(0, min(vocab.size, 8 * VOCAB_PER_ROW), VOCAB_PER_ROW)
     for start in rows:
         text.append(f"{start:>3} ", "dim")
-        text.append(" ".join(describe_char(ch) for ch in vocab.chars[start : start + VOCAB_PER_ROW]))
+        text.append(
+            " ".join(describe_char(ch) for ch in vocab.chars[start : start + VOCAB_PER_ROW])
+        )
         text.append("\n")
     if vocab.size > 8 * VOCAB_PER_ROW:
         text.append(_("… and {n:,} more").format(n=vocab.size - 8 * VOCAB_PER_ROW) + "\n", "dim")
@@ -159,16 +159,12 @@ def one_hot_object(lesson: Lesson, width: int) -> Text:
         text.append(_("the train part is shorter than {n} characters").format(n=WINDOW + 2))
         return text
     rows, size = lesson.one_hot.shape
-    text.append(
-        _("one_hot(x): {rows} rows × {v} columns").format(rows=rows, v=size) + "\n", "bold"
-    )
+    text.append(_("one_hot(x): {rows} rows × {v} columns").format(rows=rows, v=size) + "\n", "bold")
     id_width = len(str(size - 1))
     cells = max(8, width - id_width - 3)  # after "r 68 "
     per_cell = max(1, math.ceil(size / cells))
     if per_cell > 1:
-        text.append(
-            _("(each cell: {k} columns; the 1 is marked)").format(k=per_cell) + "\n", "dim"
-        )
+        text.append(_("(each cell: {k} columns; the 1 is marked)").format(k=per_cell) + "\n", "dim")
     for row in lesson.one_hot:
         index = int(row.argmax())
         text.append(f"{shown(lesson.vocab.chars[index])} {index:>{id_width}} ", "bold")
@@ -221,7 +217,9 @@ def loss_object(lesson: Lesson) -> Text:
     loss, q, inverse = numbers
     text.append(_("the untrained model on the window x → y:") + "\n", "bold")
     for row in rows[:LOSS_ROWS]:
-        text.append(f"{shown(row.read)}→{shown(row.target)}  p = {row.p:.4f}  -ln p = {row.surprise:.2f}\n")
+        text.append(
+            f"{shown(row.read)}→{shown(row.target)}  p = {row.p:.4f}  -ln p = {row.surprise:.2f}\n"
+        )
     text.append(_("… {n} positions in all").format(n=len(rows)) + "\n\n", "dim")
     text.append(_("loss = mean of -ln p = {loss:.3f}").format(loss=loss) + "\n", "bold")
     text.append(_("q = e^-loss = {q:.4f}: a {pct:.1%} chance").format(q=q, pct=q) + "\n", "bold")
