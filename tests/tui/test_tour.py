@@ -33,6 +33,7 @@ from charlm_tui.tui.screens.dataset import DatasetScreen
 from charlm_tui.tui.screens.tour import STEPS, TRAINING_STEP, TourScreen
 from charlm_tui.tui.training_run import TrainingRun
 from tests.conftest import needs_corpora
+from tests.tui.test_first_contact_offline import offline  # noqa: F401 (a fixture)
 
 pytestmark = needs_corpora
 
@@ -314,3 +315,17 @@ async def test_the_tour_waits_for_the_corpus(make_app) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "562,213 characters" in shown(screen)
+
+
+@pytest.mark.usefixtures("offline")
+async def test_offline_the_tour_says_so_and_uses_what_it_has(make_app) -> None:
+    """No Sherlock to be had: the tour opens on python-docs, says why, and goes on with it."""
+    app = make_app("sherlock", tour=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_tour(pilot)
+        assert app.dataset.corpus.name == "python-docs"
+        text = shown(screen)
+        assert "Opened python-docs" in text and "sherlock is not on this machine" in text
+        await pilot.press("space")
+        await pilot.pause()
+        assert f"sorted(set(text)): {app.dataset.vocab.size} characters" in shown(screen)
