@@ -314,22 +314,20 @@ class TourScreen(CharLMScreen):
         return self._lesson
 
     def _notebook_run(self) -> bool:
-        """Whether the app's run (running or ended) is the notebook's on this dataset:
-        the one the tour started, or the notebook recipe started elsewhere."""
+        """Whether the app's run (running or ended) is the notebook recipe on this dataset:
+        the one the tour started, or one started elsewhere when the tour started none."""
         app = self.charlm
         dataset = app.dataset
         if dataset is None or app.training_state == "idle":
             return False
-        if self._run_dataset is dataset:
-            return True
-        config, started = app.train_config, app.history.started
-        return (
-            config.model == NOTEBOOK_MODEL
-            and config.recipe == "notebook"
-            and started is not None
-            and started.vocab_size == dataset.vocab.size
-            and self._run_dataset is None
-        )
+        started = app.history.started
+        if started is None:  # started, not reported yet: only the tour's own run counts
+            return self._run_dataset is dataset
+        if started.model != NOTEBOOK_MODEL or started.config.get("recipe") != "notebook":
+            return False  # another model trained since: its weights are not the notebook's
+        if self._run_dataset is not None:
+            return self._run_dataset is dataset
+        return started.vocab_size == dataset.vocab.size
 
     def _train_if_needed(self) -> None:
         """Start the notebook recipe unless its run on this dataset is under way or done."""
@@ -379,15 +377,22 @@ class TourScreen(CharLMScreen):
         header.append(" " + "●" * number + "○" * (total - number) + " ", "dim")
         header.append(f" {step.items} ", "bold")
         header.append(_(step.title), "bold")
-        self.query_one("#tour-header", Static).update(header)
+        self._show("#tour-header", header)
         lesson = self._lesson_now()
         self.set_class(self.step in CHART_STEPS, "-chart")
-        self.query_one("#tour-text", Static).update(self._explanation(step, lesson))
+        self._show("#tour-text", self._explanation(step, lesson))
         obj, numbers = self._object(lesson)
-        self.query_one("#tour-object", Static).update(obj)
-        self.query_one("#tour-numbers", Static).update(numbers)
+        self._show("#tour-object", obj)
+        self._show("#tour-numbers", numbers)
         if self.step in CHART_STEPS and chart:
             self._draw_chart()
+
+    def _show(self, selector: str, content: Text | str) -> None:
+        """Put content in a Static, only when it changed: a redraw lays the screen out
+        again, and during a run each tick would take the trainer's GIL for nothing."""
+        widget = self.query_one(selector, Static)
+        if widget.content != content:
+            widget.update(content)
 
     def _explanation(self, step: Step, lesson: Lesson | None) -> Text:
         text = Text()
