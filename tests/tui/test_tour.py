@@ -329,3 +329,24 @@ async def test_offline_the_tour_says_so_and_uses_what_it_has(make_app) -> None:
         await pilot.press("space")
         await pilot.pause()
         assert f"sorted(set(text)): {app.dataset.vocab.size} characters" in shown(screen)
+
+
+async def test_another_run_in_progress_is_left_alone(make_app, replayed_runs) -> None:
+    """A GPT training when the tour reaches its training step: the tour starts nothing and
+    says what to do; its text steps do not take the GPT's weights for the notebook's."""
+    app = make_app("sherlock", tour=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_tour(pilot)
+        gpt = events.TrainingStarted(
+            run_dir=None, model="gpt", n_params=1, vocab_size=83, total_steps=100
+        )
+        app.training_state = "running"
+        app.post_message(messages.TrainingStarted(gpt))
+        await pilot.pause()
+        screen.go(TRAINING_STEP)
+        await pilot.pause()
+        assert replayed_runs["starts"] == 0
+        assert "Another run is training (gpt)" in shown(screen, "#tour-numbers")
+        screen.go(TRAINING_STEP + 1)
+        await pilot.pause()
+        assert "No trained model yet" in shown(screen)

@@ -463,7 +463,9 @@ class TourScreen(CharLMScreen):
                     _(
                         "Another run is training ({model}): wait for it, or stop it on the "
                         "training screen (2, then x), and come back."
-                    ).format(model=app.train_config.model),
+                    ).format(
+                        model=history.started.model if history.started else app.train_config.model
+                    ),
                     "bold",
                 )
             else:
