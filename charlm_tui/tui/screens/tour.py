@@ -37,6 +37,7 @@ from charlm_tui.tui.tour_lesson import (
 )
 from charlm_tui.tui.widgets import tour_objects
 from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
+from charlm_tui.tui.widgets.tour_text import TourText
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ class TourScreen(CharLMScreen):
         yield from self.compose_bar()
         yield Static("", id="tour-header")
         with Horizontal(id="tour-body"):
-            yield Static("", id="tour-text")
+            yield TourText(id="tour-text")
             with Vertical(id="tour-pane"):
                 with VerticalScroll(id="tour-scroll", can_focus=False):
                     yield Static("", id="tour-object")
@@ -380,7 +381,7 @@ class TourScreen(CharLMScreen):
         self._show("#tour-header", header)
         lesson = self._lesson_now()
         self.set_class(self.step in CHART_STEPS, "-chart")
-        self._show("#tour-text", self._explanation(step, lesson))
+        self.query_one(TourText).show(_(step.title), self._explanation(step, lesson))
         obj, numbers = self._object(lesson)
         self._show("#tour-object", obj)
         self._show("#tour-numbers", numbers)
@@ -394,23 +395,19 @@ class TourScreen(CharLMScreen):
         if widget.content != content:
             widget.update(content)
 
-    def _explanation(self, step: Step, lesson: Lesson | None) -> Text:
-        text = Text()
-        text.append(_(step.title) + "\n\n", "bold")
+    def _explanation(self, step: Step, lesson: Lesson | None) -> str:
+        """The step's sentences in the current language, with the corpus's numbers."""
         if lesson is None:  # no corpus yet: its numbers are still to come
-            words = PLACEHOLDER.sub("…", _(step.text))
-        else:
-            total = sum(count for _name, _shape, count in lesson.parameter_table)
-            words = _(step.text).format(
-                v=lesson.vocab.size,
-                n=len(lesson.dataset.corpus.text),
-                total=total,
-                bigram=perplexity(lesson.dataset.references.bigram),
-                train=f"{lesson.dataset.train_fraction:.0%}",
-                val=f"{1 - lesson.dataset.train_fraction:.0%}",
-            )
-        text.append(words)
-        return text
+            return PLACEHOLDER.sub("…", _(step.text))
+        total = sum(count for _name, _shape, count in lesson.parameter_table)
+        return _(step.text).format(
+            v=lesson.vocab.size,
+            n=len(lesson.dataset.corpus.text),
+            total=total,
+            bigram=perplexity(lesson.dataset.references.bigram),
+            train=f"{lesson.dataset.train_fraction:.0%}",
+            val=f"{1 - lesson.dataset.train_fraction:.0%}",
+        )
 
     def _object(self, lesson: Lesson | None) -> tuple[Text, Text | str]:
         """The live object of the current step, and the line under it (or "")."""
