@@ -44,7 +44,8 @@ def wrap_cjk(text: str, width: int) -> list[str]:
             used = 0
             continue
         carried: list[str] = []
-        if unit[0] in NO_LINE_START and len(lines[-1]) > 1:
+        last = lines[-1][-1] if len(lines[-1]) > 1 else ""
+        if unit[0] in NO_LINE_START and last and cell_len(last) + size <= width:
             carried = [lines[-1].pop()]  # its neighbour moves down with it
         while size > width:  # a run longer than a line is folded
             head, unit = _fold(unit, width - sum(cell_len(u) for u in carried))
