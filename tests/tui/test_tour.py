@@ -162,6 +162,8 @@ async def test_keys_move_forward_and_back_and_esc_leaves(make_app, replayed_runs
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_tour(pilot)
         assert screen.tour_position == (1, 11)
+        followed: list[int] = []  # what a presenter mode watching the step would see
+        screen.watch(screen, "step", followed.append, init=False)
         for key, position in [
             ("space", 2),
             ("enter", 3),
@@ -175,6 +177,7 @@ async def test_keys_move_forward_and_back_and_esc_leaves(make_app, replayed_runs
             await pilot.press(key)
             await pilot.pause()
             assert screen.tour_position == (position, 11), key
+        assert followed == [1, 2, 3, 4, 3, 2, 0]
         for _ in range(15):
             await pilot.press("pagedown")
         await pilot.pause()

@@ -19,6 +19,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import var
 from textual.widgets import Static
 
 from charlm_tui.core.i18n import N_, _
@@ -218,9 +219,11 @@ class TourScreen(CharLMScreen):
         Binding("home", "first", N_("First step"), show=False, tooltip=N_("Back to step 1")),
     ]
 
+    step: var[int] = var(0, init=False)
+    """The step shown, counted from 0 (watch it to follow the tour; see tour_position)."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.step = 0
         self._lesson: Lesson | None = None
         self._run_dataset: object | None = None  # the dataset the tour started its run on
         self._drawn_version = -1  # run_version the training steps were drawn from
