@@ -163,7 +163,7 @@ async def test_keys_move_forward_and_back_and_esc_leaves(make_app, replayed_runs
         screen = await open_tour(pilot)
         assert screen.tour_position == (1, 11)
         followed: list[int] = []  # what a presenter mode watching the step would see
-        screen.watch(screen, "step", followed.append, init=False)
+        screen.watch(screen, "step", lambda step: followed.append(step), init=False)
         for key, position in [
             ("space", 2),
             ("enter", 3),
