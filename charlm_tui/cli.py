@@ -95,6 +95,7 @@ Each browser tab gets an app of its own; closing the tab saves its run.
     "tui": N_("""examples:
   charlm tui
   charlm-tui --corpus shakespeare
+  charlm-tui --tour                   # the notebook's story, N1-N11, one key a step
 """),
 }
 
@@ -261,6 +262,11 @@ def build_parser(tui_alone: bool = False) -> argparse.ArgumentParser:
         "--present",
         action="store_true",
         help=_("start in presenter mode: no chrome, high contrast (v or Shift+F5 toggles it)"),
+    )
+    tui.add_argument(
+        "--tour",
+        action="store_true",
+        help=_("open on the notebook tour: N1-N11 step by step, on sherlock unless --corpus"),
     )
 
     prep = add("prep", _("corpus statistics: size, vocabulary with counts, split, references"))

@@ -42,6 +42,7 @@ from charlm_tui.tui.screens.base import CharLMScreen
 from charlm_tui.tui.screens.dataset import DatasetScreen
 from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.help import HelpScreen
+from charlm_tui.tui.screens.tour import TourScreen
 from charlm_tui.tui.screens.training import TrainingScreen
 from charlm_tui.tui.session import Dataset, RunHistory
 from charlm_tui.tui.terminal import end_process_after_save
@@ -71,6 +72,7 @@ class CharLMApp(App[int]):
         "dataset": DatasetScreen,
         "training": TrainingScreen,
         "console": GenerateScreen,
+        "tour": TourScreen,
     }
     DEFAULT_MODE = "dataset"
     COMMANDS = App.COMMANDS | {CharLMCommands}
@@ -198,6 +200,8 @@ class CharLMApp(App[int]):
             self._install_signal_handlers()
         if self.options.load_on_start:
             self.load_dataset(self.options.corpus, self.options.newlines_to_spaces)
+        if self.options.tour:
+            self.switch_mode("tour")
 
     def _install_signal_handlers(self) -> None:
         """SIGTERM/SIGHUP (an SSH session dropped) and SIGINT quit as Ctrl+C does."""

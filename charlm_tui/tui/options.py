@@ -35,6 +35,7 @@ class TuiOptions:
     settings_path: Path | None = None  # the settings file (default: the user config dir)
     remember: bool = True  # False: the default settings, the file neither read nor written
     present: bool = False  # start in presenter mode (--present)
+    tour: bool = False  # open on the notebook tour (charlm-tui --tour)
 
     @classmethod
     def from_namespace(cls, args: argparse.Namespace) -> TuiOptions:
@@ -51,6 +52,8 @@ class TuiOptions:
         for name in ("checkpoint", "runs_root"):
             if given.get(name):
                 setattr(options, name, Path(given[name]))
+        if given.get("tour"):
+            options.tour = True
         if given.get("out"):
             options.runs_root = Path(given["out"])
         options.corpus_from_settings = given.get("corpus") is None

@@ -38,6 +38,7 @@ VOCAB_TITLE = N_("Vocabulary: id, character, count (N2)")
 PLAYGROUND_MAX = 500  # characters the encode/decode playground takes
 EXAMPLE_SEED = 1  # torch.manual_seed(1), as the notebook (N11)
 EXAMPLE_BLOCK = 16  # the notebook's window
+TOUR = N_("The notebook tour: its story step by step (N1-N11), on the loaded corpus")
 
 
 def corpus_options(file: str | None = None) -> list[tuple[str, str]]:
@@ -69,6 +70,7 @@ class DatasetScreen(CharLMScreen):
         Binding(
             "o,slash", "focus_path", N_("Open file"), tooltip=N_("Type the path of a text file")
         ),
+        Binding("w", "app.switch_mode('tour')", N_("Tour"), tooltip=TOUR),
         Binding(
             "e",
             "focus_playground",
