@@ -26,6 +26,7 @@ SCREENS = {
     "dataset": N_("{keys} on the dataset screen"),
     "training": N_("{keys} on the training screen"),
     "console": N_("{keys} on the console screen"),
+    "tour": N_("{keys} in the notebook tour"),
 }
 UNIT_NAMES = {"perplexity": N_("perplexity"), "loss": N_("loss"), "bpc": N_("bits per char")}
 

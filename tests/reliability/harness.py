@@ -33,6 +33,11 @@ ENTER_ALTERNATE_SCREEN = b"\x1b[?1049h"
 ESCAPE = re.compile(rb"\x1b(\[[0-9;?<>=$]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])")
 
 
+# a step as the mode bar says it ("running 123/1,000") or the training screen's speed line
+# ("123/1,000 · 400 steps/s"), where the mode bar leaves it out
+STEP_SHOWN = re.compile(r"running ([\d,]+)/|([\d,]+)/[\d,]+ · ")
+
+
 def isolated_env(root: Path, **extra: str) -> dict[str, str]:
     """The environment of a fresh user whose home, cache and data live under `root`."""
     env = {
@@ -135,11 +140,11 @@ class Terminal:
 
     def start_training(self) -> int:
         """Start training from the command palette, as a person who knows Ctrl+P would;
-        return the first step the mode bar shows ("running 12/1,000")."""
+        return the first step the screen shows (see STEP_SHOWN)."""
         self.press("\x10", pause=0.5)
         self.press("start training", pause=0.5)
         self.press("\r")
-        self.until_match(r"running [1-9]", timeout=30)
+        self.until_match(STEP_SHOWN.pattern.replace(r"([\d,]+)", r"([1-9][\d,]*)"), timeout=30)
         return self.step_shown()
 
     def until_match(self, pattern: str, timeout: float = 60) -> None:
@@ -150,8 +155,8 @@ class Terminal:
             time.sleep(0.05)
 
     def step_shown(self) -> int:
-        """The last training step the mode bar showed ("running 123/1,000"), or 0."""
-        found = re.findall(r"running ([\d,]+)/", self.text())
+        """The last training step the screen showed, or 0."""
+        found = ["".join(groups) for groups in STEP_SHOWN.findall(self.text())]
         return int(found[-1].replace(",", "")) if found else 0
 
     def signal(self, sig: int) -> None:

@@ -236,7 +236,7 @@ async def test_the_heat_map_speaks_japanese(make_app, tiny_corpus, scripted_run)
 
     set_language("ja")
     try:
-        app = make_app(tiny_corpus)
+        app = make_app(tiny_corpus, lang="ja")
         async with app.run_test(size=(80, 24)) as pilot:
             await console_with_counted_bigram(pilot, scripted_run)
             await pilot.press(*"Holmes", "ctrl+s")

@@ -95,8 +95,10 @@ def replayed_runs(monkeypatch: pytest.MonkeyPatch, notebook_run: Replay) -> dict
 
 
 @pytest.fixture
-def japanese() -> Iterator[None]:
-    """The interface in Japanese for one test."""
+def japanese(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The interface in Japanese for one test: the locale says ja, as LANG=ja_JP.UTF-8
+    would, so the app starts in it."""
+    monkeypatch.setenv("LC_MESSAGES", "ja_JP.UTF-8")
     set_language("ja")
     yield
     set_language("en")
