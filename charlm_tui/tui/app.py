@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import threading
-from dataclasses import replace
 from functools import partial
-from pathlib import Path
 
 import torch
 from textual.app import App, ScreenStackError
@@ -21,14 +18,11 @@ from textual.binding import Binding
 from textual.events import Event, Key
 from textual.reactive import var
 from textual.screen import Screen
-from textual.theme import Theme
 from textual.widgets import Input, TextArea
 
-from charlm_tui.core import events
 from charlm_tui.core.corpus import newlines_default
 from charlm_tui.core.i18n import N_, NAMES, _, language_from_environment, set_language
 from charlm_tui.core.models import CharModel
-from charlm_tui.core.runs import new_run_dir
 from charlm_tui.core.settings import Settings
 from charlm_tui.core.train import TrainConfig, TrainResult
 from charlm_tui.tui import messages
@@ -37,7 +31,8 @@ from charlm_tui.tui.key_queue import KeyQueue
 from charlm_tui.tui.loading import load_dataset_posting
 from charlm_tui.tui.options import TuiOptions, default_threads
 from charlm_tui.tui.presenter import Presenter
-from charlm_tui.tui.remembered import Remembered, usable_corpus
+from charlm_tui.tui.remembered import Remembered
+from charlm_tui.tui.run_desk import RunDesk
 from charlm_tui.tui.screens.base import CharLMScreen
 from charlm_tui.tui.screens.dataset import DatasetScreen
 from charlm_tui.tui.screens.generate import GenerateScreen
@@ -63,7 +58,7 @@ LANGUAGE = N_("Switch the language: English / 日本語")
 PRESENT = N_("Presenter mode: no chrome, large and high contrast, for a projector")
 
 
-class CharLMApp(App[int]):
+class CharLMApp(RunDesk):
     """charlm-tui: prepare a corpus, train a character model, talk to it."""
 
     TITLE = "charlm-tui"
@@ -99,20 +94,12 @@ class CharLMApp(App[int]):
         Binding("v", "toggle_present", show=False, tooltip=PRESENT),
     ]
 
-    dataset: var[Dataset | None] = var(None, init=False)
-    """The loaded corpus with its vocabulary and split; None until one loads."""
     loading: var[str | None] = var(None, init=False)
     """The corpus being loaded, or None."""
     load_error: var[str | None] = var(None, init=False)
     """Why the last load failed, in words, or None."""
     load_progress: var[tuple[int, int | None] | None] = var(None, init=False)
     """(bytes done, total or None) of a corpus download."""
-    training_state: var[str] = var("idle", init=False)
-    """idle, starting, running, paused, stopping, finished or failed."""
-    run_version: var[int] = var(0, init=False)
-    """Bumps at every training event; screens redraw from `history` when it changes."""
-    snapshot_version: var[int] = var(0, init=False)
-    """Bumps when `snapshot` (the weights at a recent eval) changes."""
     lang: var[str] = var("en", init=False)
     """The interface's language (en or ja); screens redraw their words when it changes.
     Change it only through apply_language."""
@@ -136,8 +123,8 @@ class CharLMApp(App[int]):
         self.apply_language(
             self.options.lang or self.settings.language or language_from_environment()
         )
-        if self.options.corpus_from_settings:
-            self._open_remembered_corpus()
+        if self.options.corpus_from_settings:  # no --corpus: the last session's, if there
+            self.options = self.remembered.corpus_options(self.options)
 
     @property
     def result(self) -> TrainResult | None:
@@ -151,48 +138,14 @@ class CharLMApp(App[int]):
         """What the app remembers between runs (core.settings)."""
         return self.remembered.settings
 
-    def remember(self, **values: object) -> None:
-        """Keep these settings for the next run (saved a moment later)."""
-        self.remembered.change(**values)
-
-    def _open_remembered_corpus(self) -> None:
-        """Without --corpus, the corpus of the last session, if it is still there."""
-        settings = self.settings
-        corpus = usable_corpus(settings.last_corpus)
-        if corpus is None:
-            return
-        self.options = replace(self.options, corpus=corpus)
-        if self.options.newlines_to_spaces is None:
-            self.options.newlines_to_spaces = settings.last_newlines_to_spaces
-
-    def _apply_settings(self) -> None:
-        """The remembered theme, the settings file's problem if any, and the theme watch."""
-        self.remembered.attach(self)
-        theme = self.settings.theme
-        if theme and theme in self.available_themes:
-            self.theme = theme
-        elif theme:
-            self.notify(
-                _("The theme {theme} is not available here; using the default.").format(
-                    theme=theme
-                ),
-                severity="warning",
-            )
-        if self.remembered.problem:
-            self.notify(self.remembered.problem, severity="error", timeout=20)
-        self.theme_changed_signal.subscribe(self, self._theme_changed)
-        if self.options.present:
-            self.presenter.set(True)
-
-    def _theme_changed(self, theme: Theme) -> None:
-        if not self.presenter.made_theme_change(theme.name):  # only the user's own choice
-            self.remember(theme=theme.name)
-
     def action_toggle_present(self) -> None:
         self.presenter.toggle()
 
     def on_mount(self) -> None:
-        self._apply_settings()
+        self.remembered.attach(self)
+        self.remembered.apply_theme(self, self.presenter)
+        if self.options.present:
+            self.presenter.set(True)
         torch.set_num_threads(self.threads)
         self._key_queue.start()
         self.set_interval(FOLLOW_INTERVAL_S, self._follow_run)
@@ -253,10 +206,12 @@ class CharLMApp(App[int]):
         self._let_the_run_end()
         super().exit(result, return_code, message)
 
-    def _let_the_run_end(self) -> None:
-        """Tell a running (or paused) trainer to stop at its next step boundary."""
-        if self.training_run is not None:
-            self.training_run.control.request_stop()
+    def _follow_run(self) -> None:
+        """The tick: let the current screen draw what the run reported since the last."""
+        screen = self._screen_if_any()
+        # a closing app is no longer running while its screens lose their widgets
+        if self.is_running and isinstance(screen, CharLMScreen) and screen.is_mounted:
+            screen.follow_run()
 
     # --- the language -----------------------------------------------------------------
 
@@ -345,113 +300,3 @@ class CharLMApp(App[int]):
         """Use an already-built dataset (tests, and the CLI when it has one)."""
         self.load_error = None
         self.dataset = dataset
-
-    # --- training ---------------------------------------------------------------------
-
-    @property
-    def training_active(self) -> bool:
-        return self.training_state in ("starting", "running", "paused", "stopping")
-
-    def start_training(self, config: TrainConfig | None = None) -> bool:
-        """Start a run on the current dataset; False (and a notice) when it cannot."""
-        if self.dataset is None:
-            self.notify(
-                _("Load a corpus first (press 1 for the dataset screen)."), severity="warning"
-            )
-            return False
-        if self.training_active:
-            self.notify(_("Training is already running; press x to stop it first."))
-            return False
-        config = replace(
-            config or self.train_config,
-            threads=self.threads,  # a core stays with the UI (RELIABILITY.md)
-            newlines_to_spaces=self.dataset.corpus.newlines_to_spaces,
-        )
-        self.train_config = config
-        # the chart takes the run's axes now, while the trainer is built: a redraw when
-        # the run reports its start would take the GIL from its first steps
-        self.history = RunHistory(planned_steps=config.steps)
-        self.run_version += 1
-        self.training_state = "starting"
-        out_dir = new_run_dir(config.model, self.options.runs_root)
-        self.training_run = TrainingRun(self, config, self.dataset, out_dir)
-        # The screen's switch to a running state (controls disabled, the focus moved) is
-        # drawn while the trainer is built, not during its first steps.
-        drawn = threading.Event()
-        self.call_after_refresh(drawn.set)
-        self.training_run.start(drawn)
-        return True
-
-    def _follow_run(self) -> None:
-        """The tick: let the current screen draw what the run reported since the last."""
-        screen = self._screen_if_any()
-        # a closing app is no longer running while its screens lose their widgets
-        if self.is_running and isinstance(screen, CharLMScreen) and screen.is_mounted:
-            screen.follow_run()
-
-    def pause_training(self) -> None:
-        """Toggle pause; a paused trainer waits at a step boundary."""
-        if self.training_run is None:
-            return
-        if self.training_state in ("starting", "running"):  # a starting one pauses at step 0
-            self.training_run.control.pause()
-            self.training_state = "paused"
-        elif self.training_state == "paused":
-            self.training_run.control.resume()
-            self.training_state = "running"
-
-    def stop_training(self) -> None:
-        if self.training_active:
-            self._let_the_run_end()
-            self.training_state = "stopping"
-
-    def request_save(self) -> None:
-        if self.training_active and self.training_run is not None:
-            self.training_run.control.request_save()
-            self._manual_save_pending = True
-            self.notify(_("A checkpoint will be written at the next step."))
-        else:
-            self.notify(_("Nothing to save: no training is running."))
-
-    # --- messages from the training run -----------------------------------------------
-
-    def _record(self, event: events.TrainingEvent, snapshot: CharModel | None = None) -> None:
-        self.history.record(event)
-        self.run_version += 1
-        if snapshot is not None:
-            self.snapshot = snapshot
-            self.snapshot_version += 1
-
-    def on_training_started(self, message: messages.TrainingStarted) -> None:
-        self._record(message.event)
-        if self.training_state in ("starting", "idle"):
-            self.training_state = "running"
-
-    def on_run_reported(self, message: messages.RunReported) -> None:
-        for event in message.events:
-            self._record(event)
-            # Routine saves show on the training screen's checkpoint line; a toast is
-            # kept for the saves someone asked for (w, stop, quit).
-            if isinstance(event, events.CheckpointSaved) and (
-                event.reason == "stop" or (event.reason == "last" and self._manual_save_pending)
-            ):
-                self._manual_save_pending = False
-                saved = _("Checkpoint saved at step {step:,}: {path}")
-                self.notify(saved.format(step=event.step, path=event.path), timeout=5)
-        if message.snapshot is not None:
-            self.snapshot = message.snapshot
-            self.snapshot_version += 1
-        if self.training_state == "starting":
-            self.training_state = "running"
-
-    def on_training_finished(self, message: messages.TrainingFinished) -> None:
-        event = message.event
-        self._record(event, message.snapshot)
-        failed = event.reason in ("error", "non_finite")
-        self.training_state = "failed" if failed else "finished"
-        last = self.history.last_checkpoint
-        if last is not None:
-            self.remember(last_checkpoint=str(Path(last.path).resolve()))
-        self.notify(event.message or event.reason, severity="error" if failed else "information")
-        if self._quit_requested:
-            self.exit(0)

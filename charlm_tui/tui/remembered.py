@@ -17,7 +17,11 @@ from charlm_tui.core.settings import Settings, default_settings_path, load_setti
 
 if TYPE_CHECKING:
     from textual.app import App
+    from textual.theme import Theme
     from textual.timer import Timer
+
+    from charlm_tui.tui.options import TuiOptions
+    from charlm_tui.tui.presenter import Presenter
 
 SAVE_DELAY_S = 0.5
 
@@ -48,6 +52,38 @@ class Remembered:
     def attach(self, app: App[Any]) -> None:
         """Save through this app's timers, and tell its user what went wrong."""
         self._app = app
+
+    def corpus_options(self, options: TuiOptions) -> TuiOptions:
+        """`options` opening the last session's corpus, if it is still there."""
+        corpus = usable_corpus(self.settings.last_corpus)
+        if corpus is None:
+            return options
+        newlines = options.newlines_to_spaces
+        if newlines is None:
+            newlines = self.settings.last_newlines_to_spaces
+        return replace(options, corpus=corpus, newlines_to_spaces=newlines)
+
+    def apply_theme(self, app: App[Any], presenter: Presenter) -> None:
+        """The remembered theme, the settings file's problem if any, and a watch that
+        remembers the theme the user picks (not the presenter's)."""
+        theme = self.settings.theme
+        if theme and theme in app.available_themes:
+            app.theme = theme
+        elif theme:
+            app.notify(
+                _("The theme {theme} is not available here; using the default.").format(
+                    theme=theme
+                ),
+                severity="warning",
+            )
+        if self.problem:
+            app.notify(self.problem, severity="error", timeout=20)
+
+        def chosen(picked: Theme) -> None:
+            if not presenter.made_theme_change(picked.name):  # only the user's own choice
+                self.change(theme=picked.name)
+
+        app.theme_changed_signal.subscribe(app, chosen)
 
     def change(self, **values: object) -> None:
         """Remember new values (Settings field names); saved a moment later."""
