@@ -83,34 +83,13 @@ def scripted_losses(step: int) -> tuple[float, float]:
 
 
 def bigram_limit_model(app: CharLMApp) -> CharModel:
-    """The notebook's model whose output is log P(next | current) counted on the train part.
-
-    fc1 copies the one-hot input into the hidden layer (ReLU keeps it), fc2 holds the log
-    probabilities: the function `bigram` converges to, set by arithmetic, so it is the same
-    on every machine (math.log, not a vectorised log that may differ in the last bit).
-    """
-    import torch
-
-    from charlm_tui.core.models import build_model
+    """The notebook's model whose output is log P(next | current) counted on the train part
+    (tests/counted_model.py): the function `bigram` converges to, the same on every machine."""
+    from tests.counted_model import counted_bigram
 
     dataset = app.dataset
     assert dataset is not None, "the corpus loads before any run"
-    size = dataset.vocab.size
-    train = dataset.split.train
-    pairs = torch.bincount(train[:-1] * size + train[1:], minlength=size * size)
-    counts = pairs.reshape(size, size).tolist()
-    model = build_model("bigram", size)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            param.zero_()
-            if name == "fc1.weight":
-                param[:size, :size] = torch.eye(size)
-            elif name == "fc2.weight":
-                for current, row in enumerate(counts):
-                    total = sum(row) + 0.5 * size
-                    column = [math.log((n + 0.5) / total) for n in row]
-                    param[:, current] = torch.tensor(column, dtype=param.dtype)
-    return model.eval()
+    return counted_bigram(dataset.split.train, dataset.vocab.size)
 
 
 def post_scripted_run(app: CharLMApp, upto: int, start: int = 0) -> None:

@@ -8,7 +8,6 @@ screenshot is the same on every machine.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,11 @@ from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from charlm_tui.core.checkpoint import save_checkpoint
-from charlm_tui.core.models import CharModel, build_model
+from charlm_tui.core.models import build_model
 from charlm_tui.core.surprise import surprise
 from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.surprise import DEBOUNCE_S, SurpriseScreen
+from tests.counted_model import counted_bigram
 
 TYPED = " sat by the fire, Watson"
 UNKNOWN = "™"  # not in the tiny corpus: marked and dropped
@@ -43,28 +43,6 @@ async def type_text(pilot: Pilot, text: str) -> None:
             assert isinstance(area, TextArea)
             area.insert(ch)
     await pilot.pause()
-
-
-def counted_bigram(ids: torch.Tensor, size: int, *, unigram: bool = False) -> CharModel:
-    """The notebook's model holding log P(next | current) counted on `ids` (add-0.5), or,
-    with `unigram`, log P(next) whatever the current character."""
-    pairs = torch.bincount(ids[:-1] * size + ids[1:], minlength=size * size)
-    counts = pairs.reshape(size, size)
-    if unigram:
-        counts = counts.sum(0, keepdim=True).expand(size, size)
-    rows = counts.tolist()
-    model = build_model("bigram", size)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            param.zero_()
-            if name == "fc1.weight":
-                param[:size, :size] = torch.eye(size)
-            elif name == "fc2.weight":
-                for current, row in enumerate(rows):
-                    total = sum(row) + 0.5 * size
-                    column = [math.log((n + 0.5) / total) for n in row]
-                    param[:, current] = torch.tensor(column, dtype=param.dtype)
-    return model.eval()
 
 
 async def console_with_counted_bigram(pilot: Pilot, scripted_run) -> GenerateScreen:
