@@ -18,8 +18,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from charlm_tui.tui.app import FOLLOW_INTERVAL_S
+from charlm_tui.tui.model_source import ModelSource
 from charlm_tui.tui.screens.dataset import DatasetScreen
-from charlm_tui.tui.screens.generate import GenerateScreen, ModelSource
+from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.training import TrainingScreen
 from charlm_tui.tui.widgets.next_char_bars import NextCharBars
 from charlm_tui.tui.widgets.seed_input import MAX_SEED, SeedInput

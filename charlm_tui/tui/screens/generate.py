@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -26,14 +26,13 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from charlm_tui.core.i18n import N_, _, ngettext
-from charlm_tui.core.models import CharModel, build_model
+from charlm_tui.core.models import build_model
 from charlm_tui.core.sample import Generator, SamplingOptions, entropy_bits
 from charlm_tui.core.settings import Settings
-from charlm_tui.core.surprise import EVAL_BLOCK_DEFAULT, eval_block_size
-from charlm_tui.core.vocab import Vocab
+from charlm_tui.tui.model_source import CheckpointUnusable, ModelSource, source_from_checkpoint
 from charlm_tui.tui.screens.base import CharLMScreen
 from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
-from charlm_tui.tui.screens.surprise import HeatSource, SurpriseScreen
+from charlm_tui.tui.screens.surprise import SurpriseScreen
 from charlm_tui.tui.widgets.next_char_bars import NextCharBars
 from charlm_tui.tui.widgets.sampling_bar import SamplingBar
 from charlm_tui.tui.widgets.seed_input import MAX_SEED, SeedInput
@@ -66,16 +65,6 @@ SURPRISE = N_("Surprise heat-map: a text coloured by this model's surprise, per 
 SEED_PLACEHOLDER = N_("type a seed and press Enter (empty: a random first character)")
 NO_MODEL = N_("load a corpus (1) or open a checkpoint (ctrl+o) to talk to a model")
 TYPE_SOMETHING = N_("type a few characters to see what the model expects next")
-
-
-@dataclass
-class ModelSource:
-    """A model to talk to, the vocabulary it reads, and how to name it on screen."""
-
-    model: CharModel
-    vocab: Vocab
-    label: str
-    eval_block: int = EVAL_BLOCK_DEFAULT  # the window `charlm eval` would score it in
 
 
 def _next_in(values: tuple[int, ...], current: int, delta: int) -> int:
@@ -269,24 +258,11 @@ class GenerateScreen(CharLMScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="checkpoint")
     def load_checkpoint(self, path: Path) -> None:
-        from charlm_tui.core.checkpoint import CheckpointError
-        from charlm_tui.core.runs import load_model
-
         try:
-            loaded = load_model(path)
-        except CheckpointError as exc:
-            said = _("cannot open that checkpoint: {reason}").format(reason=exc)
-            self.app.call_from_thread(self._warn, said)
+            source = source_from_checkpoint(path)
+        except CheckpointUnusable as exc:
+            self.app.call_from_thread(self._warn, str(exc))
             return
-        except OSError as exc:
-            said = _("cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)
-            self.app.call_from_thread(self._warn, said)
-            return
-        label = _("{model} from {file} (step {step:,})").format(
-            model=loaded.name, file=path.name, step=loaded.checkpoint.step
-        )
-        block = eval_block_size(loaded.checkpoint.train_config)
-        source = ModelSource(loaded.model, loaded.vocab, label, block)
         self.app.call_from_thread(self._use_checkpoint, source, path)
 
     def _use_checkpoint(self, source: ModelSource, path: Path | None = None) -> None:
@@ -497,8 +473,7 @@ class GenerateScreen(CharLMScreen):
         if source is None:
             self.notify(_("No model yet: load a corpus (1) or open a checkpoint (ctrl+o)."))
             return
-        heat = HeatSource(source.model, source.vocab, source.label, source.eval_block)
-        self.app.push_screen(SurpriseScreen(heat, as_nfc(self.query_one(SeedInput).value)))
+        self.app.push_screen(SurpriseScreen(source, as_nfc(self.query_one(SeedInput).value)))
 
     def action_focus_seed(self) -> None:
         self.query_one(SeedInput).focus()

@@ -10,7 +10,6 @@ side, with both averages and their difference.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -23,9 +22,8 @@ from textual.widgets import Static, TextArea
 from textual.worker import get_current_worker
 
 from charlm_tui.core.i18n import N_, _, ngettext
-from charlm_tui.core.models import CharModel
-from charlm_tui.core.surprise import Surprise, eval_block_size, surprise
-from charlm_tui.core.vocab import Vocab
+from charlm_tui.core.surprise import Surprise, surprise
+from charlm_tui.tui.model_source import CheckpointUnusable, ModelSource, source_from_checkpoint
 from charlm_tui.tui.screens.base import CharLMScreen
 from charlm_tui.tui.screens.open_checkpoint import OpenCheckpointScreen
 from charlm_tui.tui.widgets.mode_bar import ModeBar
@@ -38,17 +36,6 @@ BACK = N_("Back to the console")
 COMPARE = N_("Compare with a second checkpoint, side by side")
 SINGLE = N_("Close the comparison: the console's model alone")
 CLEAR = N_("Clear the text")
-
-
-@dataclass(frozen=True)
-class HeatSource:
-    """A model to score a text with: the vocabulary it reads, its name on screen, and the
-    window `charlm eval` evaluates it with (its training block size)."""
-
-    model: CharModel
-    vocab: Vocab
-    label: str
-    block_size: int
 
 
 def clean_text(text: str) -> str:
@@ -137,9 +124,9 @@ class SurpriseScreen(CharLMScreen):
     }
     """
 
-    def __init__(self, source: HeatSource | None, text: str = "") -> None:
+    def __init__(self, source: ModelSource | None, text: str = "") -> None:
         super().__init__()
-        self.sources: list[HeatSource | None] = [source, None]
+        self.sources: list[ModelSource | None] = [source, None]
         self.initial_text = text
         self.results: list[Surprise | None] = [None, None]
         self._timer: Timer | None = None
@@ -196,7 +183,7 @@ class SurpriseScreen(CharLMScreen):
         self._score(self._version, self.text, list(self.sources))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="surprise")
-    def _score(self, version: int, text: str, sources: list[HeatSource | None]) -> None:
+    def _score(self, version: int, text: str, sources: list[ModelSource | None]) -> None:
         worker = get_current_worker()
         shown = text[:MAX_CHARS]
         results: list[tuple[Surprise, HeatCells] | str | None] = []
@@ -290,29 +277,14 @@ class SurpriseScreen(CharLMScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="checkpoint")
     def load_checkpoint(self, path: Path) -> None:
         """Open `path` as model B; a file that is not a checkpoint is said so, in words."""
-        from charlm_tui.core.checkpoint import CheckpointError
-        from charlm_tui.core.runs import load_model
-
         try:
-            loaded = load_model(path)
-        except CheckpointError as exc:
-            message = _("Cannot open that checkpoint: {error}").format(error=exc)
-            self.app.call_from_thread(self.notify, message, severity="error", timeout=8)
+            source = source_from_checkpoint(path)
+        except CheckpointUnusable as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
             return
-        except OSError as exc:
-            message = _("Cannot read {path}: {error}. Check the path and try again.").format(
-                path=path, error=exc.strerror or exc
-            )
-            self.app.call_from_thread(self.notify, message, severity="error", timeout=8)
-            return
-        label = _("{model} from {file} (step {step:,})").format(
-            model=loaded.name, file=path.name, step=loaded.checkpoint.step
-        )
-        block = eval_block_size(loaded.checkpoint.train_config)
-        source = HeatSource(loaded.model, loaded.vocab, label, block)
         self.app.call_from_thread(self.compare_with, source)
 
-    def compare_with(self, source: HeatSource) -> None:
+    def compare_with(self, source: ModelSource) -> None:
         """Show `source` as model B beside the console's model, on the same text."""
         self.sources[1] = source
         self.results[1] = None
