@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from charlm_tui.tui.app import CharLMApp
 from charlm_tui.tui.screens.generate import GenerateScreen
+from charlm_tui.tui.screens.training import TrainingScreen
 
 
 async def until(pilot: Pilot, condition: Callable[[], object], timeout: float = 30.0) -> None:
@@ -52,3 +54,28 @@ async def open_console(pilot: Pilot, *keys: str) -> GenerateScreen:
     console = pilot.app.screen
     assert isinstance(console, GenerateScreen)
     return console
+
+
+async def wait_until_loaded(pilot: Pilot) -> None:
+    """Let the corpus load finish (the snapshot tests' wait: every worker done)."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    assert pilot.app.dataset is not None, pilot.app.load_error
+
+
+async def scripted_training_screen(
+    pilot: Pilot, scripted_run: Callable[..., Any], *keys: str
+) -> None:
+    """The training screen after a scripted run (tests/tui/conftest.py), drawn now rather
+    than at the next tick, then `keys` pressed there and the screen drawn again."""
+    await wait_until_loaded(pilot)
+    await pilot.press("2")
+    scripted_run(pilot.app, pilot.app.dataset.vocab.size)
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, TrainingScreen)
+    screen.redraw()
+    if keys:
+        await pilot.press(*keys)
+        screen.redraw()
+    await pilot.pause()

@@ -16,7 +16,7 @@ from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.training import TrainingScreen
 from charlm_tui.tui.widgets.mode_bar import ModeBar
 from charlm_tui.tui.widgets.steady_footer import SteadyFooter
-from tests.pilot import loaded
+from tests.pilot import loaded, scripted_training_screen
 
 AT_80x24 = (80, 24)
 
@@ -135,14 +135,7 @@ def test_presenter_training_mid_run(snap_compare, make_app, tiny_corpus, scripte
     app = make_app(tiny_corpus, present=True)
 
     async def run_before(pilot: Pilot) -> None:
-        await loaded(pilot)
-        await pilot.press("2")
-        scripted_run(pilot.app, pilot.app.dataset.vocab.size)
-        await pilot.pause()
-        screen = pilot.app.screen
-        assert isinstance(screen, TrainingScreen)
-        screen.redraw()
-        await pilot.pause()
+        await scripted_training_screen(pilot, scripted_run)
 
     assert snap_compare(app, terminal_size=AT_80x24, run_before=run_before)
 

@@ -10,15 +10,9 @@ import pytest
 from textual.pilot import Pilot
 
 from charlm_tui.tui.screens.generate import GenerateScreen
-from charlm_tui.tui.screens.training import TrainingScreen
+from tests.pilot import scripted_training_screen, wait_until_loaded
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
-
-
-async def wait_until_loaded(pilot: Pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    assert pilot.app.dataset is not None, pilot.app.load_error
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -34,14 +28,7 @@ def test_training_screen_mid_run(snap_compare, make_app, tiny_corpus, scripted_r
     app = make_app(tiny_corpus)
 
     async def run_before(pilot: Pilot) -> None:
-        await wait_until_loaded(pilot)
-        await pilot.press("2")  # the training screen
-        scripted_run(pilot.app, pilot.app.dataset.vocab.size)
-        await pilot.pause()
-        screen = pilot.app.screen
-        assert isinstance(screen, TrainingScreen)
-        screen.redraw()  # now, rather than at the next tick
-        await pilot.pause()
+        await scripted_training_screen(pilot, scripted_run)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -54,13 +41,9 @@ def test_training_screen_with_an_older_sample(
     app = make_app(tiny_corpus)
 
     async def run_before(pilot: Pilot) -> None:
-        await wait_until_loaded(pilot)
-        await pilot.press("2")
-        scripted_run(pilot.app, pilot.app.dataset.vocab.size)
-        await pilot.pause()
-        pilot.app.screen.redraw()
-        await pilot.press("left_square_bracket", "left_square_bracket")
-        await pilot.pause()
+        await scripted_training_screen(
+            pilot, scripted_run, "left_square_bracket", "left_square_bracket"
+        )
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -73,13 +56,8 @@ def test_training_screen_in_bits_per_char(
     app = make_app(tiny_corpus)
 
     async def run_before(pilot: Pilot) -> None:
-        await wait_until_loaded(pilot)
-        await pilot.press("2")
-        scripted_run(pilot.app, pilot.app.dataset.vocab.size)
-        await pilot.pause()
-        await pilot.press("u", "u")  # perplexity -> loss -> bits per char
-        pilot.app.screen.redraw()
-        await pilot.pause()
+        # u, u: perplexity -> loss -> bits per char
+        await scripted_training_screen(pilot, scripted_run, "u", "u")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 

@@ -10,15 +10,9 @@ from textual.pilot import Pilot
 
 from charlm_tui.tui.screens.generate import GenerateScreen
 from charlm_tui.tui.screens.help import HelpScreen
-from charlm_tui.tui.screens.training import TrainingScreen
+from tests.pilot import scripted_training_screen, wait_until_loaded
 
 SIZE = (80, 24)
-
-
-async def wait_until_loaded(pilot: Pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    assert pilot.app.dataset is not None, pilot.app.load_error
 
 
 def test_dataset_screen_ja(snap_compare, make_app, tiny_corpus) -> None:
@@ -32,14 +26,7 @@ def test_training_screen_mid_run_ja(snap_compare, make_app, tiny_corpus, scripte
     app = make_app(tiny_corpus, lang="ja")
 
     async def run_before(pilot: Pilot) -> None:
-        await wait_until_loaded(pilot)
-        await pilot.press("2")
-        scripted_run(pilot.app, pilot.app.dataset.vocab.size)
-        await pilot.pause()
-        screen = pilot.app.screen
-        assert isinstance(screen, TrainingScreen)
-        screen.redraw()
-        await pilot.pause()
+        await scripted_training_screen(pilot, scripted_run)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
