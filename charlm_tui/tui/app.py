@@ -223,12 +223,16 @@ class CharLMApp(RunDesk):
         self.options.lang = lang
         self.lang = lang
 
+    def choose_language(self, lang: str) -> None:
+        """The user's choice (F12, j, the palette): applied, said, and remembered, so the
+        next start speaks it too (unless --lang says otherwise)."""
+        self.apply_language(lang)
+        self.remember(language=lang)
+        self.notify(_("Language: {name}").format(name=NAMES[lang]), timeout=3)
+
     def action_toggle_language(self) -> None:
         """F12: English to Japanese and back."""
-        new = "en" if self.lang == "ja" else "ja"
-        self.apply_language(new)
-        self.remember(language=new)  # the next start speaks it too (unless --lang says)
-        self.notify(_("Language: {name}").format(name=NAMES[new]), timeout=3)
+        self.choose_language("en" if self.lang == "ja" else "ja")
 
     # --- actions ----------------------------------------------------------------------
 

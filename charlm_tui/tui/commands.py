@@ -50,7 +50,7 @@ class CharLMCommands(Provider):
         for lang in LANGUAGES:
             title = _("Language: {name}").format(name=NAMES[lang])
             # the other language's name too, so that either language's word finds it
-            yield title, "Language / 言語", partial(cast("Studio", app).apply_language, lang)
+            yield title, "Language / 言語", partial(cast("Studio", app).choose_language, lang)
 
     async def _run_on(self, mode: str, action: str) -> None:
         """Go to the screen of `mode`, then run `action` there, as its key would."""

@@ -108,6 +108,9 @@ async def test_the_palette_offers_each_language(make_app, tiny_corpus) -> None:
         assert app.lang == "ja"
         titles = [title for title, _help, _run in provider._commands()]
         assert "言語: English" in titles
+    from charlm_tui.core.settings import load_settings
+
+    assert load_settings()[0].language == "ja"  # a choice from the palette is remembered too
 
 
 @pytest.mark.parametrize(("environ", "expected"), [("ja_JP.UTF-8", "ja"), ("C.UTF-8", "en")])
