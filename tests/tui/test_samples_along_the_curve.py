@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+
 from charlm_tui.tui.widgets.perplexity_plot import PerplexityPlot
 from charlm_tui.tui.widgets.sample_browser import SampleBrowser
 from tests.pilot import loaded, until
@@ -25,6 +27,9 @@ async def test_brackets_step_through_the_samples_and_the_chart_marks_the_step(
         await pilot.press("left_square_bracket", "left_square_bracket")
         shown = str(browser.content)
         assert "step 40" in shown and "sample 4/6" in shown and "xq ke,tw" in shown
+        heading, sample = shown.split("\n")
+        # the heading keeps to one line, so the sample shows in the two rows the box has
+        assert cell_len(heading) <= browser.content_region.width and sample == "xq ke,tw"
         assert plot.marked_step == 40
         # the val perplexity shown is that eval's, e^val_loss
         assert f"{app.history.evals[3].val_perplexity:.1f}" in shown

@@ -58,6 +58,9 @@ class SampleBrowser(Static):
         self._draw()
         return True
 
+    def on_resize(self) -> None:
+        self._draw()  # the heading is cut to the width
+
     def retranslate(self) -> None:
         """Draw the sample's heading again in the language just chosen."""
         self._draw()
@@ -71,8 +74,10 @@ class SampleBrowser(Static):
             return
         position = len(self._evals) - 1 if self.index is None else self.index
         event = self._evals[position]
-        text = Text(no_wrap=False)
-        text.append(
+        # the heading keeps to one line (cut short where narrow), so the sample below it
+        # always shows, however few rows the screen can give
+        heading = Text()
+        heading.append(
             _("step {step:,} · val perplexity {ppl:.1f}").format(
                 step=event.step, ppl=event.val_perplexity
             ),
@@ -80,7 +85,9 @@ class SampleBrowser(Static):
         )
         if len(self._evals) > 1:
             where = _("sample {n}/{total}").format(n=position + 1, total=len(self._evals))
-            text.append(f"  {where}, " + _("[ ] older/newer, { } first/newest"), "dim")
-        text.append("\n")
-        text.append(one_line(event.sample or ""))
+            heading.append(f"  {where}, " + _("[ ] older/newer, { } first/newest"), "dim")
+        width = self.content_region.width
+        if width:
+            heading.truncate(width, overflow="ellipsis")
+        text = Text.assemble(heading, "\n", one_line(event.sample or ""))
         self.update(text, layout=self.styles.is_auto_height)  # a fixed height needs no layout
